@@ -1,0 +1,150 @@
+namespace TeamComms.Protocol;
+
+/// <summary>
+/// Stable error codes a client can see, on the WebSocket (in an Error frame) and over HTTP (as the
+/// <c>error.code</c> string). The numeric value and the snake_case name never change once published;
+/// docs/protocol.md lists every one of them.
+/// </summary>
+public enum ErrorCode
+{
+    /// <summary>The frame is not valid MessagePack, or not an array whose first element is a frame type.</summary>
+    BadFrame = 1,
+    /// <summary>A field has the wrong MessagePack type or an invalid value.</summary>
+    BadField = 2,
+    /// <summary>The frame type is not one this server knows.</summary>
+    UnknownFrame = 3,
+    /// <summary>The WebSocket message is larger than the server's frame limit.</summary>
+    FrameTooLarge = 4,
+    /// <summary>None of the protocol versions the client offered is supported. The message names the supported ones.</summary>
+    UnsupportedVersion = 5,
+    /// <summary>The first frame on a connection was not Hello.</summary>
+    HelloRequired = 6,
+    /// <summary>The access token is unknown or malformed.</summary>
+    TokenInvalid = 7,
+    /// <summary>The access token's session has expired.</summary>
+    TokenExpired = 8,
+    /// <summary>The session was revoked (logout, admin action or deactivation).</summary>
+    SessionRevoked = 9,
+    /// <summary>The room does not exist (or the caller may not know it exists).</summary>
+    UnknownRoom = 10,
+    /// <summary>The caller is not a joined member of the room.</summary>
+    NotMember = 11,
+    /// <summary>The caller lacks the permission for this action.</summary>
+    Forbidden = 12,
+    /// <summary>Too many frames or requests; slow down. The message gives a retry hint.</summary>
+    RateLimited = 13,
+    /// <summary>The server's data volume is (nearly) full; nothing was stored.</summary>
+    StorageFull = 14,
+    /// <summary>The storage layer failed; nothing was stored.</summary>
+    StorageUnavailable = 15,
+    /// <summary>The referenced user does not exist.</summary>
+    UnknownUser = 16,
+    /// <summary>The target is already a member, or already invited.</summary>
+    AlreadyMember = 17,
+    /// <summary>Joining requires an invitation the caller does not have.</summary>
+    NotInvited = 18,
+    /// <summary>The event content is larger than the content limit.</summary>
+    ContentTooLarge = 19,
+    /// <summary>The resume token is malformed or belongs to another server or data directory.</summary>
+    ResumeInvalid = 20,
+    /// <summary>The event type is reserved or malformed.</summary>
+    InvalidEventType = 21,
+    /// <summary>A request field is missing or invalid (HTTP API).</summary>
+    BadRequest = 22,
+    /// <summary>Username and password do not match.</summary>
+    InvalidCredentials = 23,
+    /// <summary>The resource already exists (for example a duplicate username).</summary>
+    Conflict = 24,
+    /// <summary>The resource does not exist (HTTP API).</summary>
+    NotFound = 25,
+    /// <summary>Authentication is required (HTTP API, missing bearer token).</summary>
+    Unauthenticated = 26,
+    /// <summary>The server is shutting down or not yet ready.</summary>
+    Unavailable = 27,
+    /// <summary>An unexpected server error; it is logged with the request id.</summary>
+    Internal = 28,
+    /// <summary>The account is deactivated.</summary>
+    AccountDisabled = 29,
+    /// <summary>The room is archived and read-only.</summary>
+    RoomArchived = 30,
+    /// <summary>A company policy forbids the action. The message names the policy.</summary>
+    PolicyViolation = 31,
+}
+
+/// <summary>Names and HTTP statuses of <see cref="ErrorCode"/> values.</summary>
+public static class ErrorCodes
+{
+    private static readonly string[] s_names = BuildNames();
+
+    /// <summary>The stable snake_case name of a code, for example <c>not_member</c>.</summary>
+    public static string Name(ErrorCode code)
+    {
+        var i = (int)code;
+        return (uint)i < (uint)s_names.Length && s_names[i] is { } n ? n : "unknown";
+    }
+
+    /// <summary>Parses a snake_case name back to its code.</summary>
+    public static bool TryParse(string name, out ErrorCode code)
+    {
+        for (var i = 0; i < s_names.Length; i++)
+        {
+            if (s_names[i] == name)
+            {
+                code = (ErrorCode)i;
+                return true;
+            }
+        }
+        code = default;
+        return false;
+    }
+
+    /// <summary>The HTTP status the HTTP API uses for a code.</summary>
+    public static int HttpStatus(ErrorCode code) => code switch
+    {
+        ErrorCode.Unauthenticated or ErrorCode.TokenInvalid or ErrorCode.TokenExpired or ErrorCode.SessionRevoked
+            or ErrorCode.InvalidCredentials => 401,
+        ErrorCode.Forbidden or ErrorCode.NotMember or ErrorCode.AccountDisabled or ErrorCode.PolicyViolation
+            or ErrorCode.NotInvited or ErrorCode.RoomArchived => 403,
+        ErrorCode.NotFound or ErrorCode.UnknownRoom or ErrorCode.UnknownUser => 404,
+        ErrorCode.Conflict or ErrorCode.AlreadyMember => 409,
+        ErrorCode.FrameTooLarge or ErrorCode.ContentTooLarge => 413,
+        ErrorCode.RateLimited => 429,
+        ErrorCode.StorageFull => 507,
+        ErrorCode.StorageUnavailable or ErrorCode.Unavailable => 503,
+        ErrorCode.Internal => 500,
+        _ => 400,
+    };
+
+    private static string[] BuildNames()
+    {
+        var values = Enum.GetValues<ErrorCode>();
+        var names = new string[values.Max(v => (int)v) + 1];
+        foreach (var v in values)
+        {
+            names[(int)v] = ToSnake(v.ToString());
+        }
+        return names;
+    }
+
+    private static string ToSnake(string pascal)
+    {
+        var sb = new System.Text.StringBuilder(pascal.Length + 4);
+        for (var i = 0; i < pascal.Length; i++)
+        {
+            var c = pascal[i];
+            if (char.IsUpper(c))
+            {
+                if (i > 0)
+                {
+                    sb.Append('_');
+                }
+                sb.Append(char.ToLowerInvariant(c));
+            }
+            else
+            {
+                sb.Append(c);
+            }
+        }
+        return sb.ToString();
+    }
+}

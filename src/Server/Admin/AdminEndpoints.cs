@@ -1,0 +1,103 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+using TeamComms.Protocol;
+using TeamComms.Server.Accounts;
+using TeamComms.Server.Api;
+
+namespace TeamComms.Server.Admin;
+
+/// <summary>The admin HTTP API: JSON under <c>/v1/admin</c>, for users with the <c>admin</c> role.</summary>
+internal static class AdminEndpoints
+{
+    public sealed record CreateUserRequest(string? Username, string? DisplayName, string? Email, string? Password, List<string>? Roles);
+
+    public sealed record BulkUser(string? Username, string? DisplayName);
+
+    public sealed record BulkUsersRequest(List<BulkUser>? Users, string? Password);
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        var admin = app.MapGroup("/v1/admin");
+
+        admin.MapPost("/users", async (CreateUserRequest? body, HttpContext context, AccountService accounts, IOptions<AccountOptions> options) =>
+        {
+            Bearer.RequireRole(context, accounts, CompanyRoles.Admin);
+            if (body?.Username is not { } username || body.DisplayName is not { } displayName)
+            {
+                throw new ApiException(ErrorCode.BadRequest, "username and display_name are required");
+            }
+            var (user, setup) = await accounts.CreateUserAsync(username, displayName, body.Email, body.Password, body.Roles).ConfigureAwait(false);
+            return Results.Created($"/v1/admin/users/{user.UserId}", new
+            {
+                user = AccountEndpoints.UserJson(user),
+                setup_token = setup,
+                setup_link = setup is null ? null : SetupLink(context, options.Value, setup),
+            });
+        });
+
+        admin.MapPost("/users/bulk", async (BulkUsersRequest? body, HttpContext context, AccountService accounts) =>
+        {
+            Bearer.RequireRole(context, accounts, CompanyRoles.Admin);
+            if (body?.Users is not { Count: > 0 and <= 20_000 } users || body.Password is not { } password)
+            {
+                throw new ApiException(ErrorCode.BadRequest, "users (1 to 20000) and password are required");
+            }
+            var created = await accounts.CreateUsersBulkAsync(
+                users.Select(u => (u.Username ?? "", u.DisplayName ?? u.Username ?? "")).ToList(), password).ConfigureAwait(false);
+            return Results.Ok(new { created = created.Count, user_ids = created.Select(u => u.UserId) });
+        });
+
+        admin.MapGet("/users", (HttpContext context, AccountService accounts, long? after, int? limit) =>
+        {
+            Bearer.RequireRole(context, accounts, CompanyRoles.Admin);
+            var page = accounts.ListUsers(after ?? 0, Math.Clamp(limit ?? 100, 1, 1000));
+            return Results.Ok(new
+            {
+                users = page.Select(AccountEndpoints.UserJson),
+                next = page.Count == Math.Clamp(limit ?? 100, 1, 1000) ? page[^1].Key : (long?)null,
+            });
+        });
+
+        admin.MapGet("/users/{userId}", (string userId, HttpContext context, AccountService accounts) =>
+        {
+            Bearer.RequireRole(context, accounts, CompanyRoles.Admin);
+            var user = accounts.FindUser(userId) ?? throw new ApiException(ErrorCode.NotFound, "no such user");
+            return Results.Ok(AccountEndpoints.UserJson(user));
+        });
+
+        admin.MapPost("/users/{userId}/setup-link", (string userId, HttpContext context, AccountService accounts, IOptions<AccountOptions> options) =>
+        {
+            Bearer.RequireRole(context, accounts, CompanyRoles.Admin);
+            var user = accounts.FindUser(userId) ?? throw new ApiException(ErrorCode.NotFound, "no such user");
+            var token = accounts.CreateSetupToken(user.Key);
+            return Results.Ok(new { setup_token = token, setup_link = SetupLink(context, options.Value, token) });
+        });
+
+        admin.MapGet("/users/{userId}/sessions", (string userId, HttpContext context, AccountService accounts) =>
+        {
+            Bearer.RequireRole(context, accounts, CompanyRoles.Admin);
+            var user = accounts.FindUser(userId) ?? throw new ApiException(ErrorCode.NotFound, "no such user");
+            return Results.Ok(new { sessions = accounts.ListSessions(user.Key).Select(s => AccountEndpoints.SessionJson(s, -1)) });
+        });
+
+        admin.MapDelete("/sessions/{id}", async (string id, HttpContext context, AccountService accounts) =>
+        {
+            Bearer.RequireRole(context, accounts, CompanyRoles.Admin);
+            if (!SessionIds.TryParse(id, out var key))
+            {
+                throw new ApiException(ErrorCode.NotFound, "no such session");
+            }
+            await accounts.RevokeSessionAsync(key, null).ConfigureAwait(false);
+            return Results.NoContent();
+        });
+    }
+
+    /// <summary>The setup link puts the token in the fragment, so it never reaches a server log or a Referer header.</summary>
+    private static string SetupLink(HttpContext context, AccountOptions options, string token)
+    {
+        var baseUrl = options.PublicBaseUrl?.TrimEnd('/') ?? $"{context.Request.Scheme}://{context.Request.Host}";
+        return $"{baseUrl}/setup#token={token}";
+    }
+}

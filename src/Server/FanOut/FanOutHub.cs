@@ -1,0 +1,216 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using TeamComms.Protocol.Events;
+using TeamComms.Server.Connections;
+using TeamComms.Server.Hosting;
+using TeamComms.Server.Rooms;
+using TeamComms.Server.Storage;
+
+namespace TeamComms.Server.FanOut;
+
+/// <summary>
+/// Live delivery. One dispatcher thread receives committed batches from the room log in position order and hands
+/// each event's frame, serialized once, to the outbound queue of every subscribed connection. The loop over
+/// recipients copies a reference and never awaits a recipient: a slow connection overflows its own queue and is
+/// evicted. Subscriptions (room → connections, user → connections) are owned by this thread alone, and change in
+/// the same order as the membership events that cause them.
+/// </summary>
+internal sealed partial class FanOutHub : ICommitSink, IDisposable
+{
+    private readonly BlockingCollection<Work> _work = new(new ConcurrentQueue<Work>());
+    private readonly Dictionary<long, ConnectionSet> _rooms = [];
+    private readonly Dictionary<string, ConnectionSet> _users = new(StringComparer.Ordinal);
+    private readonly ServerMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly Thread _thread;
+
+    public FanOutHub(ServerMetrics metrics, ILogger<FanOutHub> logger)
+    {
+        _metrics = metrics;
+        _logger = logger;
+        _thread = new Thread(Run) { IsBackground = true, Name = "teamcomms-fanout" };
+        _thread.Start();
+    }
+
+    /// <summary>Called by the room log, in order, after each durable batch.</summary>
+    public void OnCommitted(IReadOnlyList<CommittedEvent> batch) => Post(new Work(batch, null, null, 0));
+
+    /// <summary>
+    /// Subscribes a connection to the rooms its user has joined. Must be called from a room-log barrier, so that it
+    /// takes effect exactly between the batches at or below <paramref name="lastPos"/> and those above it.
+    /// </summary>
+    public void Register(ClientConnection connection, List<(long RoomKey, UserRoomRecord Record)> rows, long lastPos) =>
+        Post(new Work(null, connection, rows, lastPos));
+
+    public void Unregister(ClientConnection connection) => Post(new Work(null, connection, null, -1));
+
+    private void Post(Work work)
+    {
+        try
+        {
+            _work.Add(work);
+        }
+        catch (InvalidOperationException)
+        {
+            // shutting down
+        }
+    }
+
+    public void Dispose()
+    {
+        _work.CompleteAdding();
+        _thread.Join(TimeSpan.FromSeconds(10));
+    }
+
+    private void Run()
+    {
+        foreach (var work in _work.GetConsumingEnumerable())
+        {
+            try
+            {
+                if (work.Batch is not null)
+                {
+                    Dispatch(work.Batch);
+                }
+                else if (work.Rows is not null)
+                {
+                    Subscribe(work.Connection!, work.Rows);
+                }
+                else
+                {
+                    Unsubscribe(work.Connection!);
+                }
+            }
+            catch (Exception ex)
+            {
+                LogDispatchFault(_logger, ex);
+            }
+        }
+    }
+
+    private void Dispatch(IReadOnlyList<CommittedEvent> batch)
+    {
+        long deliveries = 0;
+        foreach (var ev in batch)
+        {
+            var change = ev.Membership;
+            if (change is { Membership: Membership.Join })
+            {
+                SubscribeUser(change.UserId, ev.RoomKey, ev.RoomId);
+            }
+            if (_rooms.TryGetValue(ev.RoomKey, out var set))
+            {
+                var frame = ev.Frame;
+                foreach (var connection in set.Items)
+                {
+                    connection.Deliver(frame, ev.Pos);
+                }
+                deliveries += set.Count;
+            }
+            if (change is not null && _users.TryGetValue(change.UserId, out var userConnections))
+            {
+                if (change.Membership == Membership.Invite)
+                {
+                    // The invitee is not subscribed yet but must learn about the invitation.
+                    foreach (var connection in userConnections.Items)
+                    {
+                        if (!connection.SubscribedRooms.Contains(ev.RoomKey) && connection.Accepts(ev.RoomId))
+                        {
+                            connection.Deliver(ev.Frame, ev.Pos);
+                            deliveries++;
+                        }
+                    }
+                }
+                else if (change.Membership == Membership.Leave)
+                {
+                    foreach (var connection in userConnections.Items)
+                    {
+                        if (connection.SubscribedRooms.Remove(ev.RoomKey) && _rooms.TryGetValue(ev.RoomKey, out var roomSet))
+                        {
+                            roomSet.Remove(connection);
+                        }
+                    }
+                }
+            }
+        }
+        _metrics.RecordDeliveries(deliveries);
+    }
+
+    private void SubscribeUser(string userId, long roomKey, string roomId)
+    {
+        if (!_users.TryGetValue(userId, out var connections))
+        {
+            return;
+        }
+        foreach (var connection in connections.Items)
+        {
+            if (connection.Accepts(roomId))
+            {
+                AddToRoom(connection, roomKey);
+            }
+        }
+    }
+
+    private void Subscribe(ClientConnection connection, List<(long RoomKey, UserRoomRecord Record)> rows)
+    {
+        if (connection.IsClosing)
+        {
+            return;
+        }
+        if (!_users.TryGetValue(connection.Session.UserId, out var userSet))
+        {
+            _users[connection.Session.UserId] = userSet = new ConnectionSet();
+        }
+        userSet.Add(connection);
+        foreach (var (roomKey, record) in rows)
+        {
+            if (record.Membership == Membership.Join && (connection.RoomFilter is null || connection.RoomKeyAccepted(roomKey)))
+            {
+                AddToRoom(connection, roomKey);
+            }
+        }
+    }
+
+    private void AddToRoom(ClientConnection connection, long roomKey)
+    {
+        if (!connection.SubscribedRooms.Add(roomKey))
+        {
+            return;
+        }
+        if (!_rooms.TryGetValue(roomKey, out var set))
+        {
+            _rooms[roomKey] = set = new ConnectionSet();
+        }
+        set.Add(connection);
+    }
+
+    private void Unsubscribe(ClientConnection connection)
+    {
+        foreach (var roomKey in connection.SubscribedRooms)
+        {
+            if (_rooms.TryGetValue(roomKey, out var set))
+            {
+                set.Remove(connection);
+                if (set.Count == 0)
+                {
+                    _rooms.Remove(roomKey);
+                }
+            }
+        }
+        connection.SubscribedRooms.Clear();
+        if (_users.TryGetValue(connection.Session.UserId, out var userSet))
+        {
+            userSet.Remove(connection);
+            if (userSet.Count == 0)
+            {
+                _users.Remove(connection.Session.UserId);
+            }
+        }
+    }
+
+    private readonly record struct Work(IReadOnlyList<CommittedEvent>? Batch, ClientConnection? Connection,
+        List<(long RoomKey, UserRoomRecord Record)>? Rows, long LastPos);
+
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Error, Message = "Fan-out fault")]
+    private static partial void LogDispatchFault(ILogger logger, Exception ex);
+}

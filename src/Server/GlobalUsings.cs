@@ -1,0 +1,1 @@
+global using EventId = TeamComms.Protocol.Events.EventId;

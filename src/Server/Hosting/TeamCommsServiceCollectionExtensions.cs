@@ -1,0 +1,95 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using TeamComms.Server.Accounts;
+using TeamComms.Server.Api;
+using TeamComms.Server.Connections;
+using TeamComms.Server.FanOut;
+using TeamComms.Server.Rooms;
+using TeamComms.Server.Storage;
+
+namespace TeamComms.Server.Hosting;
+
+/// <summary>Registers the TeamComms server's services.</summary>
+public static class TeamCommsServiceCollectionExtensions
+{
+    public static IServiceCollection AddTeamComms(this IServiceCollection services, IConfiguration configuration)
+    {
+        var section = configuration.GetSection(TeamCommsOptions.Section);
+        services.AddOptions<TeamCommsOptions>().Bind(section)
+            .Validate(o => !o.Validate().Any(), "invalid TeamComms settings").ValidateOnStart();
+        services.AddOptions<StorageOptions>().Bind(section.GetSection("Storage"))
+            .Validate(o => o.MaxBatchEvents is > 0 and <= 100_000, "TeamComms:Storage:MaxBatchEvents must be 1..100000").ValidateOnStart();
+        services.AddOptions<AccountOptions>().Bind(section.GetSection("Accounts"))
+            .Validate(o => o.Argon2MemoryKiB >= 8 && o.Argon2Passes >= 1, "TeamComms:Accounts Argon2 cost is below libsodium's minimum").ValidateOnStart();
+        services.AddOptions<ConnectionOptions>().Bind(section.GetSection("Connections"))
+            .Validate(o => o.MaxFrameBytes >= 1024 && o.QueueByteLimit >= o.MaxFrameBytes && o.FramesPerSecond > 0 && o.MaxInflight > 0,
+                "TeamComms:Connections limits are inconsistent").ValidateOnStart();
+
+        services.AddMetrics();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<ServerMetrics>();
+        services.AddSingleton<Readiness>();
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<TeamCommsOptions>>().Value;
+            var errors = options.Validate().ToList();
+            if (errors.Count > 0)
+            {
+                throw new OptionsValidationException(TeamCommsOptions.Section, typeof(TeamCommsOptions), errors);
+            }
+            return new RocksStore(options.DataDirectory, sp.GetRequiredService<IOptions<StorageOptions>>().Value,
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger<RocksStore>());
+        });
+        services.AddSingleton(sp => new ServerIdentity(PinServerName(sp.GetRequiredService<RocksStore>(), sp.GetRequiredService<IOptions<TeamCommsOptions>>().Value.ServerName)));
+        services.AddSingleton<EventStore>();
+        services.AddSingleton<RoomStore>();
+        services.AddSingleton<AccountStore>();
+        services.AddSingleton<RoomRegistry>();
+        services.AddSingleton<FanOutHub>();
+        services.AddSingleton<IRoomLog>(sp => new LocalRoomLog(
+            sp.GetRequiredService<RocksStore>(),
+            sp.GetRequiredService<RoomRegistry>(),
+            sp.GetRequiredService<RoomStore>(),
+            sp.GetRequiredService<EventStore>(),
+            sp.GetRequiredService<AccountStore>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<IOptions<StorageOptions>>().Value,
+            sp.GetRequiredService<ServerIdentity>().ServerName,
+            sp.GetRequiredService<FanOutHub>(),
+            sp.GetRequiredService<ServerMetrics>(),
+            sp.GetRequiredService<ILogger<LocalRoomLog>>()));
+        services.AddSingleton<ConnectionRegistry>();
+        services.AddSingleton<AccountService>();
+        services.AddSingleton<ClientCalls>();
+        services.AddSingleton<ConnectionServices>();
+        services.AddHostedService<TeamCommsLifecycle>();
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+            o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never;
+        });
+        return services;
+    }
+
+    /// <summary>The server name is part of every stored id, so it is recorded on first start and may not change.</summary>
+    private static string PinServerName(RocksStore store, string configured)
+    {
+        var stored = store.Get("server_name"u8, store.Meta);
+        if (stored is null)
+        {
+            store.Put("server_name"u8, System.Text.Encoding.UTF8.GetBytes(configured), store.Meta);
+            return configured;
+        }
+        var name = System.Text.Encoding.UTF8.GetString(stored);
+        if (name != configured)
+        {
+            throw new StorageFormatException(
+                $"The data directory belongs to server '{name}' but TeamComms:ServerName is '{configured}'. " +
+                "Server names are part of every id and cannot change; set TeamComms:ServerName back to '" + name + "'.");
+        }
+        return name;
+    }
+}

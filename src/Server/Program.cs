@@ -1,0 +1,4 @@
+using TeamComms.Server.Hosting;
+
+var app = TeamCommsApp.Build(args);
+await app.RunAsync();

@@ -1,0 +1,51 @@
+using TeamComms.Protocol;
+
+namespace TeamComms.Server.Rooms;
+
+/// <summary>Who proposes: a local user, and the session it came from (for transaction ids).</summary>
+internal readonly record struct Actor(string UserId, long UserKey, long SessionKey);
+
+/// <summary>
+/// What a sender proposes to a room log. The proposer supplies the type and content (and a transaction id);
+/// the sequencer assigns the sequence number, the predecessor and the timestamp.
+/// </summary>
+internal abstract record Proposal(Actor Actor);
+
+/// <summary>A message or custom event.</summary>
+internal sealed record SendProposal(Actor Actor, string RoomId, string TransactionId, string Type, byte[] Content) : Proposal(Actor);
+
+/// <summary>Create a room: create, creator join, name, topic and initial invites in one atomic batch.</summary>
+internal sealed record CreateRoomProposal(Actor Actor, string Name, string Topic, string Kind, string HistoryVisibility,
+    string InvitePolicy, IReadOnlyList<string> Invite) : Proposal(Actor);
+
+/// <summary>Membership actions.</summary>
+internal enum MembershipAction
+{
+    Invite,
+    Join,
+    Leave,
+    Kick,
+}
+
+/// <summary>Invite, join, leave or kick.</summary>
+internal sealed record MembershipProposal(Actor Actor, string RoomId, MembershipAction Action, string? Target, string? Reason) : Proposal(Actor);
+
+/// <summary>Change a simple state value: name, topic, or a member's role.</summary>
+internal sealed record StateProposal(Actor Actor, string RoomId, string Type, IReadOnlyDictionary<string, object?> Content) : Proposal(Actor);
+
+/// <summary>The result of an append: the committed events, or why nothing was committed.</summary>
+internal sealed record AppendOutcome(ErrorCode? Error, string? Message, IReadOnlyList<CommittedEvent> Events, string? RoomId)
+{
+    public bool Ok => Error is null;
+
+    /// <summary>True when the send repeated a transaction id: <see cref="Events"/> holds the original event.</summary>
+    public bool Duplicate { get; init; }
+
+    /// <summary>For a read-marker proposal: the marker after the change.</summary>
+    public long MarkerSeq { get; init; }
+
+    public static AppendOutcome Fail(ErrorCode code, string message) => new(code, message, [], null);
+}
+
+/// <summary>Move a user's read marker forward (never back). Ordered with the room's events by the log.</summary>
+internal sealed record ReadMarkerProposal(Actor Actor, string RoomId, long Seq) : Proposal(Actor);

@@ -1,0 +1,49 @@
+using RocksDbSharp;
+
+namespace TeamComms.Server.Storage;
+
+/// <summary>
+/// One atomic group commit: every put of a batch of appends, from all rooms, goes into one RocksDB
+/// <see cref="WriteBatch"/> and one WAL sync. Reused across batches with <see cref="Clear"/>.
+/// </summary>
+internal sealed class StoreBatch(RocksStore store) : IDisposable
+{
+    private readonly WriteBatch _batch = new();
+    private readonly byte[] _eventKey = new byte[KeyCodec.RoomSeqSize];
+
+    public int Count => _batch.Count();
+
+    public void PutEvent(long roomKey, long seq, byte[] storedValue)
+    {
+        KeyCodec.RoomSeq(_eventKey, roomKey, seq);
+        _batch.Put(_eventKey, storedValue, store.Events);
+    }
+
+    public void PutRoom(RoomRecord room)
+    {
+        _batch.Put(KeyCodec.Long(room.Key), RecordJson.Encode(room), store.Rooms);
+        _batch.Put(KeyCodec.Utf8(room.RoomId), KeyCodec.Long(room.Key), store.RoomIds);
+    }
+
+    public void PutMember(long roomKey, string userId, MemberRecord member) =>
+        _batch.Put(KeyCodec.LongString(roomKey, userId), RecordJson.Encode(member), store.RoomMembers);
+
+    public void PutUserRoom(long userKey, long roomKey, UserRoomRecord record) =>
+        _batch.Put(KeyCodec.Pair(userKey, roomKey), RecordJson.Encode(record), store.UserRooms);
+
+    public void PutTransaction(long sessionKey, string txnId, long roomKey, long seq) =>
+        _batch.Put(KeyCodec.LongString(sessionKey, txnId), KeyCodec.Pair(roomKey, seq), store.Txns);
+
+    public void PutReadMarker(long userKey, long roomKey, long seq) =>
+        _batch.Put(KeyCodec.Pair(userKey, roomKey), KeyCodec.Long(seq), store.ReadMarkers);
+
+    public void PutMetaLong(string key, long value) =>
+        _batch.Put(KeyCodec.Utf8(key), KeyCodec.Long(value), store.Meta);
+
+    /// <summary>Writes the batch; throws <see cref="RocksDbException"/> on failure, in which case nothing was written.</summary>
+    public void Commit(bool durable = true) => store.Write(_batch, durable);
+
+    public void Clear() => _batch.Clear();
+
+    public void Dispose() => _batch.Dispose();
+}
