@@ -18,7 +18,6 @@ internal sealed partial class ClientConnection
     {
         _services.Metrics.ConnectionOpened();
         _services.Registry.Add(this);
-        _queue.Hold();
         try
         {
             // Re-check after registering: a revoke that ran between authentication and registration must win.

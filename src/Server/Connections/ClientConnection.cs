@@ -29,6 +29,7 @@ internal sealed partial class ClientConnection : IThreadPoolWorkItem
         Address = address;
         Id = services.NextConnectionId();
         _queue = new OutboundQueue(services.Options.QueueByteLimit);
+        _queue.Hold(); // nothing goes out before Welcome and the replay
     }
 
     public long Id { get; }
