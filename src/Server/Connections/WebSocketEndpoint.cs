@@ -33,28 +33,31 @@ internal static class WebSocketEndpoint
         }).ConfigureAwait(false);
 
         HelloFrame hello;
-        using (var timeout = new CancellationTokenSource(options.HelloTimeout, services.Time))
-        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, context.RequestAborted, stopping))
+        // Race the first frame against the handshake timer instead of cancelling the receive: a cancelled
+        // WebSocket receive aborts the socket, and then the client would never see why it was closed.
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
+        var receive = ReceiveHelloAsync(socket, options.MaxFrameBytes, linked.Token);
+        using var timer = new CancellationTokenSource();
+        var timeout = Task.Delay(options.HelloTimeout, services.Time, timer.Token);
+        if (await Task.WhenAny(receive, timeout).ConfigureAwait(false) == timeout)
         {
-            try
+            await RefuseAsync(socket, ErrorCode.HelloRequired, "no Hello within the handshake timeout", CloseCode.HelloTimeout, receive).ConfigureAwait(false);
+            return;
+        }
+        await timer.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            var (frame, error) = await receive.ConfigureAwait(false);
+            if (frame is null)
             {
-                var (frame, error) = await ReceiveHelloAsync(socket, options.MaxFrameBytes, linked.Token).ConfigureAwait(false);
-                if (frame is null)
-                {
-                    await RefuseAsync(socket, error!.Code, error.Message, CloseCode.ProtocolError).ConfigureAwait(false);
-                    return;
-                }
-                hello = frame;
-            }
-            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
-            {
-                await RefuseAsync(socket, ErrorCode.HelloRequired, "no Hello within the handshake timeout", CloseCode.HelloTimeout).ConfigureAwait(false);
+                await RefuseAsync(socket, error!.Code, error.Message, CloseCode.ProtocolError).ConfigureAwait(false);
                 return;
             }
-            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
-            {
-                return;
-            }
+            hello = frame;
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
+        {
+            return;
         }
 
         var version = hello.Versions.Where(v => ProtocolVersions.Supported.Contains(v)).DefaultIfEmpty(0).Max();
@@ -172,7 +175,7 @@ internal static class WebSocketEndpoint
     }
 
     /// <summary>Sends an Error frame and closes with <paramref name="closeCode"/>.</summary>
-    private static async Task RefuseAsync(WebSocket socket, ErrorCode code, string message, int closeCode)
+    private static async Task RefuseAsync(WebSocket socket, ErrorCode code, string message, int closeCode, Task? pendingReceive = null)
     {
         try
         {
@@ -181,6 +184,11 @@ internal static class WebSocketEndpoint
             await socket.SendAsync(frame, WebSocketMessageType.Binary, true, timeout.Token).ConfigureAwait(false);
             await socket.CloseOutputAsync((WebSocketCloseStatus)closeCode, ErrorCodes.Name(code), timeout.Token).ConfigureAwait(false);
             // Wait briefly for the client's close so the close frame is not lost to a reset.
+            if (pendingReceive is not null)
+            {
+                await Task.WhenAny(pendingReceive, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
+                return;
+            }
             var drain = new byte[256];
             while (socket.State == WebSocketState.CloseSent)
             {

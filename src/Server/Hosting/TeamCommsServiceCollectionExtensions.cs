@@ -18,8 +18,8 @@ public static class TeamCommsServiceCollectionExtensions
     public static IServiceCollection AddTeamComms(this IServiceCollection services, IConfiguration configuration)
     {
         var section = configuration.GetSection(TeamCommsOptions.Section);
-        services.AddOptions<TeamCommsOptions>().Bind(section)
-            .Validate(o => !o.Validate().Any(), "invalid TeamComms settings").ValidateOnStart();
+        services.AddOptions<TeamCommsOptions>().Bind(section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TeamCommsOptions>, TeamCommsOptionsValidator>();
         services.AddOptions<StorageOptions>().Bind(section.GetSection("Storage"))
             .Validate(o => o.MaxBatchEvents is > 0 and <= 100_000, "TeamComms:Storage:MaxBatchEvents must be 1..100000").ValidateOnStart();
         services.AddOptions<AccountOptions>().Bind(section.GetSection("Accounts"))
@@ -91,5 +91,15 @@ public static class TeamCommsServiceCollectionExtensions
                 "Server names are part of every id and cannot change; set TeamComms:ServerName back to '" + name + "'.");
         }
         return name;
+    }
+}
+
+/// <summary>Reports every invalid top-level setting by name.</summary>
+internal sealed class TeamCommsOptionsValidator : IValidateOptions<TeamCommsOptions>
+{
+    public ValidateOptionsResult Validate(string? name, TeamCommsOptions options)
+    {
+        var errors = options.Validate().ToList();
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -66,7 +66,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         _sink = sink;
         _metrics = metrics;
         _logger = logger;
-        _disk = new DiskSpace(store.DataDirectory, options.MinFreeBytes, time);
+        _disk = new DiskSpace(store.DataDirectory, options.MinFreeBytes);
         _lastPos = _workingPos = roomStore.GetMetaLong("last_pos");
         _nextRoomKey = _workingRoomKey = roomStore.GetMetaLong("next_room_key", 1);
         Epoch = store.Epoch;

@@ -12,7 +12,7 @@ public static class Repo
         "Release";
 #endif
 
-    public static string ServerDll => Path.Combine(Root, "src", "Server", "bin", Configuration, "net10.0", "TeamComms.Server.dll");
+    public static string ServerDll => Path.Combine(AppContext.BaseDirectory, "TeamComms.Server.dll");
 
     public static string CliDll => Path.Combine(AppContext.BaseDirectory, "teamcomms.dll");
 
