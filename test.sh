@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every test of TeamComms on a fresh Debian machine that has only the .NET SDK.
+# Installs what the tests need from Debian's packages when it is missing, then runs `dotnet test`.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+need_apt=()
+command -v age >/dev/null 2>&1 || need_apt+=(age)
+command -v nats-server >/dev/null 2>&1 || need_apt+=(nats-server)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "test.sh: installing ${need_apt[*]} from Debian's packages"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq || echo "test.sh: apt-get update failed; trying the cached package lists"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# Tests start servers on 127.0.0.1 port 0 with temporary data directories; nothing else needs to be running.
+export DOTNET_CLI_TELEMETRY_OPTOUT=1
+export DOTNET_NOLOGO=1
+dotnet test TeamComms.sln -c Release --logger "console;verbosity=normal" "$@"
