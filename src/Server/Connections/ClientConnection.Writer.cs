@@ -13,9 +13,9 @@ internal sealed partial class ClientConnection
     /// <summary>
     /// Queues an event frame. Called by the fan-out thread for every recipient: no allocation, no awaiting.
     /// </summary>
-    public void Deliver(ReadOnlyMemory<byte> frame, long pos)
+    public void Deliver(ReadOnlyMemory<byte> frame, long pos, long durableStamp = 0)
     {
-        switch (_queue.Enqueue(frame, pos))
+        switch (_queue.Enqueue(frame, pos, durableStamp))
         {
             case EnqueueResult.QueuedStartWriter:
                 ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
@@ -48,12 +48,12 @@ internal sealed partial class ClientConnection
             while (true)
             {
                 var queued = _queue.Bytes;
-                var n = _queue.Drain(buffer.AsSpan(0, size), out var maxPos, out var oversized);
+                var n = _queue.Drain(buffer.AsSpan(0, size), out var maxPos, out var oversized, out var stamp);
                 if (n == 0 && oversized.IsEmpty)
                 {
                     return; // queue empty; the queue marked the writer stopped
                 }
-                _services.Metrics.RecordQueueDepth(queued);
+                _services.Metrics.RecordWrite(queued);
                 if (!oversized.IsEmpty)
                 {
                     await _socket.SendAsync(oversized, WebSocketMessageType.Binary, endOfMessage: maxPos == 0, _abort.Token).ConfigureAwait(false);
@@ -62,6 +62,7 @@ internal sealed partial class ClientConnection
                         n = WritePosition(buffer, maxPos);
                         await _socket.SendAsync(buffer.AsMemory(0, n), WebSocketMessageType.Binary, endOfMessage: true, _abort.Token).ConfigureAwait(false);
                     }
+                    RecordWritten(stamp);
                     continue;
                 }
                 if (maxPos > 0)
@@ -69,6 +70,7 @@ internal sealed partial class ClientConnection
                     n += WritePosition(buffer.AsSpan(n), maxPos);
                 }
                 await _socket.SendAsync(buffer.AsMemory(0, n), WebSocketMessageType.Binary, endOfMessage: true, _abort.Token).ConfigureAwait(false);
+                RecordWritten(stamp);
             }
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException or InvalidOperationException)
@@ -79,6 +81,14 @@ internal sealed partial class ClientConnection
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private void RecordWritten(long durableStamp)
+    {
+        if (durableStamp != 0)
+        {
+            _services.Metrics.RecordDurableToWritten(_services.Time.GetElapsedTime(durableStamp));
         }
     }
 

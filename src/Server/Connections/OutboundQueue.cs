@@ -15,8 +15,8 @@ internal enum EnqueueResult
 
 /// <summary>
 /// A connection's bounded outbound queue. Entries reference shared, immutable frame bytes (an event is serialized
-/// once for all recipients), so enqueueing copies 24 bytes and allocates nothing once the ring has grown to the
-/// connection's working size. The single writer drains it with <see cref="Drain"/>, coalescing everything pending
+/// once for all recipients), so enqueueing copies 32 bytes and allocates nothing once the ring has grown to the
+/// connection's working size (32 bytes an entry: the frame reference, its position and when it became durable). The single writer drains it with <see cref="Drain"/>, coalescing everything pending
 /// into one socket write. A byte limit bounds memory: a consumer that stops reading overflows and is evicted
 /// rather than waited for.
 /// </summary>
@@ -34,7 +34,7 @@ internal sealed class OutboundQueue(long byteLimit)
 
     public long Bytes => Volatile.Read(ref _bytes);
 
-    public EnqueueResult Enqueue(ReadOnlyMemory<byte> frame, long pos)
+    public EnqueueResult Enqueue(ReadOnlyMemory<byte> frame, long pos, long stamp = 0)
     {
         lock (_lock)
         {
@@ -52,7 +52,7 @@ internal sealed class OutboundQueue(long byteLimit)
             {
                 Grow();
             }
-            _ring[(_head + _count) & (_ring.Length - 1)] = new Entry(frame, pos);
+            _ring[(_head + _count) & (_ring.Length - 1)] = new Entry(frame, pos, stamp);
             _count++;
             _bytes += frame.Length;
             if (_writerActive || _held)
@@ -120,9 +120,10 @@ internal sealed class OutboundQueue(long byteLimit)
     /// frame alone is larger than the buffer, it is returned in <paramref name="oversized"/> to be sent on its own.
     /// When nothing is pending the writer is marked stopped and the result is 0 with no oversized frame.
     /// </summary>
-    public int Drain(Span<byte> buffer, out long maxPos, out ReadOnlyMemory<byte> oversized)
+    public int Drain(Span<byte> buffer, out long maxPos, out ReadOnlyMemory<byte> oversized, out long oldestStamp)
     {
         maxPos = 0;
+        oldestStamp = 0;
         oversized = default;
         lock (_lock)
         {
@@ -142,12 +143,17 @@ internal sealed class OutboundQueue(long byteLimit)
                     {
                         oversized = e.Frame;
                         maxPos = e.Pos;
+                        oldestStamp = e.Stamp;
                         Dequeue(ref e, length);
                     }
                     break;
                 }
                 e.Frame.Span.CopyTo(buffer[written..]);
                 written += length;
+                if (oldestStamp == 0)
+                {
+                    oldestStamp = e.Stamp;
+                }
                 if (e.Pos > maxPos)
                 {
                     maxPos = e.Pos;
@@ -200,5 +206,5 @@ internal sealed class OutboundQueue(long byteLimit)
         _head = 0;
     }
 
-    private readonly record struct Entry(ReadOnlyMemory<byte> Frame, long Pos);
+    private readonly record struct Entry(ReadOnlyMemory<byte> Frame, long Pos, long Stamp);
 }

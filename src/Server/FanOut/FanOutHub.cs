@@ -101,9 +101,11 @@ internal sealed partial class FanOutHub : ICommitSink, IDisposable
             if (_rooms.TryGetValue(ev.RoomKey, out var set))
             {
                 var frame = ev.Frame;
+                var pos = ev.Pos;
+                var stamp = ev.DurableTimestamp;
                 foreach (var connection in set.Items)
                 {
-                    connection.Deliver(frame, ev.Pos);
+                    connection.Deliver(frame, pos, stamp);
                 }
                 deliveries += set.Count;
             }
@@ -116,7 +118,7 @@ internal sealed partial class FanOutHub : ICommitSink, IDisposable
                     {
                         if (!connection.SubscribedRooms.Contains(ev.RoomKey) && connection.Accepts(ev.RoomId))
                         {
-                            connection.Deliver(ev.Frame, ev.Pos);
+                            connection.Deliver(ev.Frame, ev.Pos, ev.DurableTimestamp);
                             deliveries++;
                         }
                     }

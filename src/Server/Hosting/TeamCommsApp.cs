@@ -51,6 +51,7 @@ public static class TeamCommsApp
         app.Map("/v1/ws", WebSocketEndpoint.HandleAsync);
         AccountEndpoints.Map(app);
         AdminEndpoints.Map(app);
+        MetricsEndpoint.Map(app);
         app.Lifetime.ApplicationStopped.Register(() =>
         {
             // Order matters: stop taking appends (the log drains its queue), stop dispatching, then close RocksDB.

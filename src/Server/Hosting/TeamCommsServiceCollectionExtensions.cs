@@ -31,6 +31,7 @@ public static class TeamCommsServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ServerMetrics>();
+        services.AddTeamCommsMetrics(configuration);
         services.AddSingleton<Readiness>();
         services.AddSingleton(sp =>
         {

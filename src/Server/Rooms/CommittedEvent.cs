@@ -24,6 +24,9 @@ internal sealed class CommittedEvent
     public required int FrameLength { get; init; }
     public MembershipChange? Membership { get; init; }
 
+    /// <summary><see cref="TimeProvider.GetTimestamp"/> when the event's batch became durable; 0 for replayed events.</summary>
+    public long DurableTimestamp { get; set; }
+
     public ReadOnlyMemory<byte> Frame => Stored.AsMemory(0, FrameLength);
 
     public static CommittedEvent FromStored(string roomId, long roomKey, StoredEvent stored)

@@ -222,6 +222,11 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
             _nextRoomKey = _workingRoomKey;
             if (_batchEvents.Count > 0)
             {
+                var durable = _time.GetTimestamp();
+                foreach (var ev in _batchEvents)
+                {
+                    ev.DurableTimestamp = durable;
+                }
                 _sink.OnCommitted([.. _batchEvents]);
                 _metrics.RecordCommit(_batchEvents.Count, _time.GetElapsedTime(started));
             }
