@@ -15,7 +15,8 @@ internal static class AdminEndpoints
 
     public sealed record BulkUser(string? Username, string? DisplayName);
 
-    public sealed record BulkUsersRequest(List<BulkUser>? Users, string? Password);
+    /// <summary><c>sessions: true</c> also issues one access token per created user (see <see cref="ProvisioningEndpoints"/>).</summary>
+    public sealed record BulkUsersRequest(List<BulkUser>? Users, string? Password, bool? Sessions = null, string? DeviceName = null);
 
     public static void Map(IEndpointRouteBuilder app)
     {
@@ -46,6 +47,15 @@ internal static class AdminEndpoints
             }
             var created = await accounts.CreateUsersBulkAsync(
                 users.Select(u => (u.Username ?? "", u.DisplayName ?? u.Username ?? "")).ToList(), password).ConfigureAwait(false);
+            if (body.Sessions == true)
+            {
+                return Results.Ok(new
+                {
+                    created = created.Count,
+                    user_ids = created.Select(u => u.UserId),
+                    access_tokens = ProvisioningEndpoints.IssueSessions(accounts, created, body.DeviceName, Bearer.Address(context)),
+                });
+            }
             return Results.Ok(new { created = created.Count, user_ids = created.Select(u => u.UserId) });
         });
 

@@ -42,6 +42,9 @@ internal sealed partial class ClientConnection : IThreadPoolWorkItem
     /// <summary>Fan-out thread only: the rooms this connection is subscribed to.</summary>
     internal HashSet<long> SubscribedRooms { get; } = [];
 
+    /// <summary>The outbound queue, for the fan-out benchmark.</summary>
+    internal OutboundQueue Queue => _queue;
+
     public bool IsClosing => Volatile.Read(ref _closing) != 0;
 
     public bool Accepts(string roomId) => RoomFilter is null || RoomFilter.Contains(roomId);

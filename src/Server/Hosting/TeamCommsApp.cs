@@ -52,6 +52,7 @@ public static class TeamCommsApp
         AccountEndpoints.Map(app);
         AdminEndpoints.Map(app);
         MetricsEndpoint.Map(app);
+        ProvisioningEndpoints.Map(app);
         app.Lifetime.ApplicationStopped.Register(() =>
         {
             // Order matters: stop taking appends (the log drains its queue), stop dispatching, then close RocksDB.

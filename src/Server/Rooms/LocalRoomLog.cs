@@ -284,6 +284,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 CreateRoomProposal p => SequenceCreate(request, p),
                 StateProposal p => SequenceState(request, p),
                 ReadMarkerProposal p => SequenceReadMarker(request, p),
+                ProvisionRoomProposal p => SequenceProvision(request, p),
                 _ => (ErrorCode.Internal, "unknown proposal"),
             };
             if (error is { } e)

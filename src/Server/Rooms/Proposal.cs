@@ -49,3 +49,10 @@ internal sealed record AppendOutcome(ErrorCode? Error, string? Message, IReadOnl
 
 /// <summary>Move a user's read marker forward (never back). Ordered with the room's events by the log.</summary>
 internal sealed record ReadMarkerProposal(Actor Actor, string RoomId, long Seq) : Proposal(Actor);
+
+/// <summary>
+/// Admin provisioning: create a room owned by the actor with <see cref="Members"/> already joined (no invitation
+/// round trip), in one atomic batch. For imports and load tests; each join is an ordinary member event whose sender
+/// is the admin.
+/// </summary>
+internal sealed record ProvisionRoomProposal(Actor Actor, string Name, IReadOnlyList<string> Members) : Proposal(Actor);
