@@ -88,6 +88,28 @@ internal sealed class Report(LoadOptions o, string target)
         }
     }
 
+    /// <summary>Correctness of the resume scenario: every missed event exactly once and in order, at the client.</summary>
+    public void FillResume(Run run, List<Member> members, ILoadTarget target)
+    {
+        foreach (var room in run.Rooms)
+        {
+            var m = room.Members[0];
+            Lost += Math.Max(0, room.Sent - room.FailedCount - m.DistinctBelow(room.Sent));
+            SendErrors += room.FailedCount;
+        }
+        var clients = run.Rooms.Select(r => r.Members[0]).ToList();
+        Duplicated = clients.Sum(m => m.Duplicated);
+        OutOfOrder = clients.Sum(m => m.OutOfOrder);
+        if (target.Server is { } server)
+        {
+            var (rss, peak) = server.Memory();
+            ServerRssMiB = rss / 1024.0;
+            ServerPeakRssMiB = peak / 1024.0;
+            ServerCpuSeconds = server.CpuSeconds();
+        }
+        _ = members;
+    }
+
     public string ToJson()
     {
         var json = new JsonObject
@@ -157,6 +179,8 @@ internal sealed class Report(LoadOptions o, string target)
         {
             Row("resume to last event (ms)", Fmt(ResumeMs));
             Row("events replayed", ResumeEvents);
+            Row("lost / duplicated / out of order", $"{Lost} / {Duplicated} / {OutOfOrder}");
+            return sb.ToString();
         }
         Row("messages/s (offered)", Fmt(OfferedPerSecond, "N0"));
         Row("messages/s (achieved)", Fmt(MessagesPerSecond, "N0"));

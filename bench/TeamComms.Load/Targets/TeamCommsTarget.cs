@@ -201,8 +201,14 @@ internal sealed partial class TeamCommsTarget(LoadOptions options) : ILoadTarget
     }
 
     /// <summary>One member's WebSocket: a send pump and a receive loop with the lean decoder.</summary>
-    private sealed class Connection(TeamCommsTarget target, Member? member, string token, byte[] roomId) : IMemberConnection
+    private sealed class Connection(TeamCommsTarget target, Member? member, string token, byte[] roomId, Member[]? roomMembers = null) : IMemberConnection
     {
+        /// <summary>Message events received (all rooms).</summary>
+        public long Events;
+        public long EventsAwaited = long.MaxValue;
+        public TaskCompletionSource<long> AllEvents { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public byte[]? ResumeToken => _hasResume ? _resume.ToArray() : null;
+
         private static ReadOnlySpan<byte> MessageType => "message"u8;
         private static ReadOnlySpan<byte> BodyKey => "body"u8;
         private readonly WebSocketPump _pump = new(coalesce: true);
@@ -322,7 +328,7 @@ internal sealed partial class TeamCommsTarget(LoadOptions options) : ILoadTarget
                 LeanMsgPack.ArrayHeader(f, ref p);
                 switch (LeanMsgPack.Integer(f, ref p))
                 {
-                    case FrameType.Event when member is not null:
+                    case FrameType.Event when member is not null || roomMembers is not null:
                         LeanMsgPack.Skip(f, ref p); // pos
                         LeanMsgPack.ArrayHeader(f, ref p);
                         for (var i = 0; i < 6; i++)
@@ -340,8 +346,18 @@ internal sealed partial class TeamCommsTarget(LoadOptions options) : ILoadTarget
                         {
                             if (LeanMsgPack.Bytes(f, ref p).SequenceEqual(BodyKey))
                             {
-                                member.OnPayload(LeanMsgPack.Bytes(f, ref p), now);
+                                var body = LeanMsgPack.Bytes(f, ref p);
+                                var to = member;
+                                if (roomMembers is not null && Payload.TryRead(body, out var r, out _, out _) && (uint)r < (uint)roomMembers.Length)
+                                {
+                                    to = roomMembers[r];
+                                }
+                                to?.OnPayload(body, now);
                                 events++;
+                                if (++Events == EventsAwaited)
+                                {
+                                    AllEvents.TrySetResult(Stopwatch.GetTimestamp());
+                                }
                             }
                             else
                             {
@@ -425,6 +441,90 @@ internal sealed partial class TeamCommsTarget(LoadOptions options) : ILoadTarget
             }
             _socket.Dispose();
         }
+    }
+
+    /// <summary>
+    /// The resume scenario: one client in <paramref name="rooms"/> rooms of 2 (each with its own sender) disconnects;
+    /// each sender sends <paramref name="missed"/> messages; the client reconnects with its resume token. Timed from
+    /// the reconnect to the arrival of its last missed event.
+    /// </summary>
+    public async Task<(double Ms, long Events, List<Member> Members, Run Run)> ResumeAsync(LoadOptions o, int rooms, int missed, CancellationToken ct)
+    {
+        var (ids, tokens) = await CreateUsersAsync(rooms + 1, "r", ct).ConfigureAwait(false);
+        _roomIdBytes = new byte[rooms][];
+        for (var next = 0; next < rooms; next += 10_000)
+        {
+            var count = Math.Min(10_000, rooms - next);
+            var batch = Enumerable.Range(next, count).Select(r => new { name = $"resume {r}", members = new[] { ids[0], ids[r + 1] } }).ToArray();
+            using var response = await _http.PostAsJsonAsync("/v1/admin/rooms/bulk", new { rooms = batch }, ct).ConfigureAwait(false);
+            var created = (JsonArray)(await ReadJsonAsync(response, ct).ConfigureAwait(false))["rooms"]!;
+            for (var i = 0; i < count; i++)
+            {
+                _roomIdBytes[next + i] = MsgPackStr((string?)created[i]!["room_id"] ?? throw new InvalidOperationException(created[i]!.ToJsonString()));
+            }
+        }
+        var run = new Run(o, rooms, 2);
+        Attach(run);
+        var clients = new Member[rooms];
+        var members = new List<Member>();
+        foreach (var room in run.Rooms)
+        {
+            var client = new Member(run, room.Index, 0, slow: false);
+            var sender = new Member(run, room.Index, 1, slow: false);
+            room.Members = [client, sender];
+            room.Senders = [sender];
+            clients[room.Index] = client;
+            members.Add(client);
+            members.Add(sender);
+        }
+        // The client connects once (to hold a token for "now"), then goes away.
+        var first = new Connection(this, null, tokens[0], [], clients);
+        await first.OpenAsync(null, ct).ConfigureAwait(false);
+        var token = first.ResumeToken ?? throw new InvalidOperationException("no resume token in Welcome");
+        await first.DisposeAsync().ConfigureAwait(false);
+        // Each sender sends its room's messages (within the per-connection burst), and they are durable.
+        var senders = new Connection[rooms];
+        await Parallel.ForEachAsync(Enumerable.Range(0, rooms), new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (r, t) =>
+        {
+            var c = new Connection(this, run.Rooms[r].Members[1], tokens[r + 1], _roomIdBytes[r]) { EventsAwaited = missed };
+            await c.OpenAsync(null, t).ConfigureAwait(false);
+            run.Rooms[r].Members[1].Connection = c;
+            senders[r] = c;
+        }).ConfigureAwait(false);
+        run.Begin(Stopwatch.GetTimestamp(), long.MaxValue);
+        foreach (var room in run.Rooms)
+        {
+            for (var i = 0; i < missed; i++)
+            {
+                var k = room.NextIndex();
+                room.SenderOf(k).Connection.Send(k, Stopwatch.GetTimestamp());
+            }
+        }
+        // A sender receives its own messages back after they are durable and dispatched.
+        await Task.WhenAll(senders.Select(c => c.AllEvents.Task)).WaitAsync(TimeSpan.FromMinutes(5), ct).ConfigureAwait(false);
+        var expected = (long)rooms * missed;
+        var again = new Connection(this, null, tokens[0], [], clients) { EventsAwaited = expected };
+        var started = Stopwatch.GetTimestamp();
+        await again.OpenAsync(token, ct).ConfigureAwait(false);
+        var done = await again.AllEvents.Task.WaitAsync(TimeSpan.FromMinutes(2), ct).ConfigureAwait(false);
+        var ms = (done - started) * 1000.0 / Stopwatch.Frequency;
+        members[0].Connection = again;
+        for (var i = 1; i < clients.Length; i++)
+        {
+            clients[i].Connection = NoConnection.Instance;
+        }
+        return (ms, again.Events, members, run);
+    }
+
+    private sealed class NoConnection : IMemberConnection
+    {
+        public static readonly NoConnection Instance = new();
+
+        public void Send(int index, long intendedTicks)
+        {
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     private Run? _run;
