@@ -9,7 +9,7 @@ namespace TeamComms.Benchmarks;
 
 /// <summary>
 /// Fan-out of one event to 1,000 connection queues, as the dispatcher does it: walk the room's connection set and
-/// call <see cref="ClientConnection.Deliver"/> with the shared frame bytes. The queues are held (as during a
+/// call <see cref="ClientConnection.DeliverDeferred"/> with the shared frame bytes. The queues are held (as during a
 /// resume) so no socket is involved; each iteration then drains every queue into a write buffer as the writer
 /// would, so the rings stay at their working size. Results are per recipient and must allocate 0 bytes.
 /// </summary>
@@ -47,7 +47,7 @@ public class FanOutBenchmarks
         var pos = ++_pos;
         foreach (var connection in _set.Items)
         {
-            connection.Deliver(_frame, pos, 1);
+            connection.DeliverDeferred(_frame, pos, 1);
         }
     }
 
@@ -57,7 +57,7 @@ public class FanOutBenchmarks
         var pos = ++_pos;
         foreach (var connection in _set.Items)
         {
-            connection.Deliver(_frame, pos, 1);
+            connection.DeliverDeferred(_frame, pos, 1);
         }
         var total = 0;
         foreach (var connection in _set.Items)

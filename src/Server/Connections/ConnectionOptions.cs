@@ -17,6 +17,21 @@ public sealed class ConnectionOptions
     /// <summary>Largest coalesced socket write. Default 64 KiB.</summary>
     public int WriteBufferBytes { get; set; } = 64 * 1024;
 
+    /// <summary>
+    /// Run Kestrel's socket continuations inline (Kestrel's <c>UnsafePreferInlineScheduling</c>): a connection
+    /// writer's flush performs the send syscall on its own thread instead of handing it to Kestrel's I/O queue.
+    /// Application code never blocks on a socket thread here (every handler awaits), which is what the option needs.
+    /// See docs/benchmarks.md for the measured effect.
+    /// </summary>
+    public bool InlineSocketScheduling { get; set; } = true;
+
+    /// <summary>
+    /// Start an idle connection's writer on the fan-out dispatcher thread itself instead of handing it to the thread
+    /// pool. Off by default: measured here it cost 2 to 4 times more server CPU per delivery, because every send on
+    /// loopback wakes the receiving client and one thread then pays all those wake-ups in series (docs/benchmarks.md).
+    /// </summary>
+    public bool WriteFromDispatcher { get; set; }
+
     /// <summary>Sends and calls a connection may have awaiting the log at once; further frames wait (backpressure on that connection only).</summary>
     public int MaxInflight { get; set; } = 256;
 

@@ -32,6 +32,7 @@ public static class TeamCommsServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ServerMetrics>();
         services.AddTeamCommsMetrics(configuration);
+        services.AddTeamCommsDeliveryTransport();
         services.AddSingleton<Readiness>();
         services.AddSingleton(sp =>
         {
