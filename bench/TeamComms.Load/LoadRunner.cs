@@ -109,6 +109,10 @@ internal static class LoadRunner
 
         var latency = run.Latency();
         report.Fill(run, members, latency, cpu, target);
+        if (target is TeamCommsTarget teamcomms)
+        {
+            report.SetServerMetrics(await teamcomms.ServerMetricsAsync(ct).ConfigureAwait(false));
+        }
         await Parallel.ForEachAsync(members, new ParallelOptions { MaxDegreeOfParallelism = 16 },
             async (m, _) => await m.Connection.DisposeAsync().ConfigureAwait(false)).ConfigureAwait(false);
         return report;

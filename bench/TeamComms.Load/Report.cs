@@ -44,10 +44,11 @@ internal sealed class Report(LoadOptions o, string target)
     {
         var seconds = o.Seconds;
         var windowDeliveries = members.Sum(m => m.ReceivedInWindow);
-        var windowMessages = run.Rooms.Sum(r => r.SentInWindow);
         DeliveriesPerSecond = windowDeliveries / seconds;
-        MessagesPerSecond = windowMessages / seconds;
-        OfferedPerSecond = o.Rate > 0 ? o.Rate : MessagesPerSecond;
+        // Achieved: messages that came back to their own sender inside the window (through the server and, for
+        // TeamComms, durable). Offered: what was sent in the window (the schedule with --rate).
+        MessagesPerSecond = run.Rooms.Sum(r => Interlocked.Read(ref r.DoneInWindow)) / seconds;
+        OfferedPerSecond = o.Rate > 0 ? o.Rate : run.Rooms.Sum(r => r.SentInWindow) / seconds;
         if (latency.TotalCount > 0)
         {
             P50Ms = latency.GetValueAtPercentile(50) / 1000.0;
@@ -110,6 +111,25 @@ internal sealed class Report(LoadOptions o, string target)
         _ = members;
     }
 
+    public double? AvgCommitBatch { get; set; }
+    public double? AvgCommitMs { get; set; }
+    public double? FramesPerWrite { get; set; }
+
+    /// <summary>Averages over the whole run from the server's /metrics (TeamComms only).</summary>
+    public void SetServerMetrics(Dictionary<string, double> m)
+    {
+        double Get(string name) => m.GetValueOrDefault(name);
+        if (Get("teamcomms_commit_batch_size_count") > 0)
+        {
+            AvgCommitBatch = Get("teamcomms_commit_batch_size_sum") / Get("teamcomms_commit_batch_size_count");
+            AvgCommitMs = Get("teamcomms_commit_duration_milliseconds_sum") / Get("teamcomms_commit_duration_milliseconds_count");
+        }
+        if (Get("teamcomms_socket_writes_total") > 0)
+        {
+            FramesPerWrite = Get("teamcomms_deliveries_total") / Get("teamcomms_socket_writes_total");
+        }
+    }
+
     public string ToJson()
     {
         var json = new JsonObject
@@ -142,6 +162,9 @@ internal sealed class Report(LoadOptions o, string target)
             ["client_cpu_s"] = Round(ClientCpuSeconds, 3),
             ["server_rss_mib"] = Round(ServerRssMiB, 1),
             ["server_peak_rss_mib"] = Round(ServerPeakRssMiB, 1),
+            ["avg_commit_batch"] = Round(AvgCommitBatch, 1),
+            ["avg_commit_ms"] = Round(AvgCommitMs, 3),
+            ["frames_per_write"] = Round(FramesPerWrite, 2),
             ["setup_s"] = Round(SetupSeconds, 2),
             ["drain_s"] = Round(DrainSeconds, 2),
         };
@@ -192,6 +215,8 @@ internal sealed class Report(LoadOptions o, string target)
         Row("server CPU (s, µs/delivery)", $"{Fmt(ServerCpuSeconds)} , {Fmt(ServerCpuMicrosPerDelivery)}");
         Row("client CPU (s)", Fmt(ClientCpuSeconds));
         Row("server RSS / peak (MiB)", $"{Fmt(ServerRssMiB)} / {Fmt(ServerPeakRssMiB)}");
+        Row("commit: events/batch, ms", AvgCommitBatch is null ? null : $"{Fmt(AvgCommitBatch)} , {Fmt(AvgCommitMs)}");
+        Row("event frames per write", FramesPerWrite is null ? null : Fmt(FramesPerWrite));
         return sb.ToString();
     }
 

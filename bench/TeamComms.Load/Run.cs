@@ -52,9 +52,18 @@ internal sealed class Run(LoadOptions options, int rooms, int roomSize)
             _latency.Value!.RecordValue(Math.Clamp(micros, 1, 120_000_000));
         }
         var room = Rooms[member.Room];
-        if (MaxRate && room.SenderOf(k) == member)
+        if (room.SenderOf(k) == member)
         {
-            room.Window.Release(); // the sender saw its own message come back: one less in flight
+            // The sender saw its own message come back: it is through the server (for TeamComms, durable and
+            // fanned out), so it counts as achieved, and in max-rate mode one less is in flight.
+            if (now >= MeasureStart && now < MeasureEnd)
+            {
+                Interlocked.Increment(ref room.DoneInWindow);
+            }
+            if (MaxRate)
+            {
+                room.Window.Release();
+            }
         }
     }
 
@@ -87,6 +96,7 @@ internal sealed class RoomState(int index, int window)
 
     public int Sent => Volatile.Read(ref _next);
     public long SentInWindow;
+    public long DoneInWindow;
 
     public int NextIndex() => Interlocked.Increment(ref _next) - 1;
 

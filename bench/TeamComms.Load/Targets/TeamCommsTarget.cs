@@ -190,6 +190,43 @@ internal sealed partial class TeamCommsTarget(LoadOptions options) : ILoadTarget
         }
     }
 
+    /// <summary>
+    /// The server's own view from /metrics (sums and counts of its histograms, and counters), for the report: events
+    /// per group commit, commit latency, frames per socket write.
+    /// </summary>
+    public async Task<Dictionary<string, double>> ServerMetricsAsync(CancellationToken ct)
+    {
+        var values = new Dictionary<string, double>(StringComparer.Ordinal);
+        try
+        {
+            var text = await _http.GetStringAsync("/metrics", ct).ConfigureAwait(false);
+            foreach (var line in text.Split('\n'))
+            {
+                if (!line.StartsWith("teamcomms_", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+                // name{labels} value [timestamp]: only series whose labels are the scope's own (no le="…").
+                var brace = line.IndexOf('{', StringComparison.Ordinal);
+                var close = line.IndexOf('}', StringComparison.Ordinal);
+                if (brace > 0 && line.AsSpan(brace, close - brace).Contains("le=", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+                var name = brace > 0 ? line[..brace] : line[..line.IndexOf(' ', StringComparison.Ordinal)];
+                var rest = (close > 0 ? line[(close + 1)..] : line[name.Length..]).Trim().Split(' ');
+                if (double.TryParse(rest[0], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v))
+                {
+                    values[name] = v;
+                }
+            }
+        }
+        catch (HttpRequestException)
+        {
+        }
+        return values;
+    }
+
     public async ValueTask DisposeAsync()
     {
         _http?.Dispose();

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 
 namespace TeamComms.Server.Hosting;
 
@@ -32,7 +33,9 @@ public static class MetricsEndpoint
         {
             return services;
         }
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("teamcomms"))
+            .WithMetrics(metrics => metrics
             .AddMeter(ServerMetrics.MeterName)
             .AddView("teamcomms.commit.batch_size", new ExplicitBucketHistogramConfiguration { Boundaries = s_batchBuckets })
             .AddView("teamcomms.commit.duration", new ExplicitBucketHistogramConfiguration { Boundaries = s_latencyBucketsMs })
