@@ -18,6 +18,7 @@ public class FrameBenchmarks
     private byte[] _sendFrame = null!;
     private byte[] _eventFrame = null!;
     private byte[] _resume = null!;
+    private EventId _eventId;
 
     [Params(64, 1024)]
     public int Payload { get; set; }
@@ -31,6 +32,7 @@ public class FrameBenchmarks
         _sendFrame = buffer.WrittenSpan.ToArray();
         _eventFrame = BenchData.EventFrame(_content, 1234);
         _resume = new ResumeToken(7, 1234).ToArray();
+        _eventId = EventCodec.ComputeId(1, BenchData.RoomId, 1, null, BenchData.UserId, EventTypes.Message, 1, new byte[32]);
     }
 
     [Benchmark(Description = "encode Send (client)")]
@@ -55,6 +57,9 @@ public class FrameBenchmarks
         ServerFrameWriter.WritePosition(_output, _resume);
         return _output.WrittenCount;
     }
+
+    [Benchmark(Description = "encode Ack (server, one per send)")]
+    public byte[] EncodeAck() => TeamComms.Server.Connections.ControlFrames.Ack(42, BenchData.RoomId, 1234, _eventId, 1_700_000_000_000);
 
     [Benchmark(Description = "decode Event (client library)")]
     public ServerFrame DecodeEvent()

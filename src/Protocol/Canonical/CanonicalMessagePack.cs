@@ -17,6 +17,9 @@ namespace TeamComms.Protocol.Canonical;
 /// </summary>
 public static class CanonicalMessagePack
 {
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_scratch;
+
     /// <summary>Deepest nesting of arrays and maps accepted in content.</summary>
     public const int MaxDepth = 16;
 
@@ -27,7 +30,14 @@ public static class CanonicalMessagePack
     /// </summary>
     public static byte[] Canonicalize(ReadOnlyMemory<byte> value)
     {
-        var output = new ArrayBufferWriter<byte>(value.Length + 16);
+        // A per-thread scratch writer: the result array is the only allocation (decoding a Send frame allocates
+        // no more than the frame it produces).
+        var output = t_scratch ??= new ArrayBufferWriter<byte>(1024);
+        output.ResetWrittenCount();
+        if (output.Capacity > 256 * 1024)
+        {
+            output = t_scratch = new ArrayBufferWriter<byte>(1024); // do not keep one huge content's buffer forever
+        }
         var reader = new MessagePackReader(value);
         var writer = new MessagePackWriter(output);
         try

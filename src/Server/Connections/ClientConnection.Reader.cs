@@ -214,7 +214,7 @@ internal sealed partial class ClientConnection
             }
             var ev = outcome.Events[0];
             _services.Metrics.RecordSendToDurable(_services.Time.GetElapsedTime(started));
-            SendControl(ServerFrameWriter.ToArray(b => ServerFrameWriter.WriteAck(b, send.RequestId, ev.RoomId, ev.Seq, ev.Id, ev.Timestamp)));
+            SendControl(ControlFrames.Ack(send.RequestId, ev.RoomId, ev.Seq, ev.Id, ev.Timestamp));
         }
         catch (Exception ex)
         {
