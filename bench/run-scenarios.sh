@@ -51,7 +51,8 @@ scenario() {
     latency)
       each latency-100 --room-size 1000 --rooms 1 --payload 64 --seconds "$S" --rate 100
       # 25, 50 and 75% of the maximum TeamComms measured in `headline` (set MAX_MSGS to that messages_per_s).
-      local max=${MAX_MSGS:-1000}
+      local max=${MAX_MSGS:-$(grep '"scenario":"headline"' "$OUT" | grep '"target":"teamcomms"' | tail -1 | sed -E 's/.*"messages_per_s":([0-9.]+).*/\1/' | cut -d. -f1)}
+      max=${max:-1000}
       for pct in 25 50 75; do
         each "latency-$pct%" --room-size 1000 --rooms 1 --payload 64 --seconds "$S" --rate $((max * pct / 100))
       done ;;
