@@ -49,6 +49,15 @@ internal sealed partial class RocksStore : IDisposable
             .SetMaxLogFileSize(16 * 1024 * 1024)
             .SetWalRecoveryMode(Recovery.PointInTime)
             .SetCompression(compression);
+        if (!options.DisableEncryptionForTests && restore is null && File.Exists(Path.Combine(DbPath, "CURRENT")))
+        {
+            // Check the key before the read-write open, which rewrites the manifest and flushes the WAL: a refused
+            // start (missing, unsafe or wrong key) leaves the data directory exactly as it was.
+            var readOnlyFamilies = new ColumnFamilies { { "meta", new ColumnFamilyOptions() } };
+            using var readOnly = RocksDb.OpenReadOnly(new DbOptions(), DbPath, readOnlyFamilies, false);
+            var meta = readOnly.GetColumnFamily("meta");
+            AtRestEncryption.Preflight(DataDirectory, key => readOnly.Get(System.Text.Encoding.UTF8.GetBytes(key), meta), keys ?? new KeyOptions(), logger);
+        }
         var families = new ColumnFamilies(CfOptions(table, compression));
         foreach (var name in ColumnFamilyNames)
         {

@@ -24,7 +24,7 @@ internal sealed partial class AtRestEncryption
         var rotation = restoring ? null : ReadMeta<KekRotationRecord>(store, "kek_rotation");
         var fresh = check is null;
         var events = new List<string>();
-        var (kek, source, keyFilePath) = LoadConfiguredKek(store, options, storedSource, rotation, fresh, restoring, logger, events);
+        var (kek, source, keyFilePath) = LoadConfiguredKek(store.DataDirectory, options, storedSource, rotation, fresh, restoring, logger, events);
         var company = CompanyFrom(options);
         var at = new AtRestEncryption(store, options, logger, kek, source, keyFilePath, company);
         at.StartupEvents.AddRange(events);
@@ -58,7 +58,7 @@ internal sealed partial class AtRestEncryption
         return at;
     }
 
-    private static (KeyEncryptionKey Kek, KekSourceRecord Source, string? KeyFilePath) LoadConfiguredKek(RocksStore store, KeyOptions o,
+    private static (KeyEncryptionKey Kek, KekSourceRecord Source, string? KeyFilePath) LoadConfiguredKek(string dataDirectory, KeyOptions o,
         KekSourceRecord? stored, KekRotationRecord? rotation, bool fresh, bool restoring, ILogger logger, List<string> events)
     {
         var passphrase = ReadPassphrase(o);
@@ -80,7 +80,7 @@ internal sealed partial class AtRestEncryption
             return (kek, source, null);
         }
         var explicitPath = o.KeyFile is { Length: > 0 };
-        var path = Path.GetFullPath(explicitPath ? o.KeyFile! : Path.Combine(store.DataDirectory, "kek.key"));
+        var path = Path.GetFullPath(explicitPath ? o.KeyFile! : Path.Combine(dataDirectory, "kek.key"));
         if (stored is { Kind: "passphrase" } && rotation?.NewSource.Kind != "file")
         {
             throw new KeySourceException("this data directory's KEK comes from a passphrase: set TeamComms:Keys:Passphrase or TeamComms:Keys:PassphraseFile " +
@@ -102,6 +102,53 @@ internal sealed partial class AtRestEncryption
         }
         return (KeyEncryptionKey.LoadKeyFile(path), new KekSourceRecord("file", null, 0, 0), path);
     }
+
+    /// <summary>
+    /// Checks the configured key against an existing data directory through a read-only view of its meta column
+    /// family, before the database is opened for writing: a missing, unsafe or wrong key is refused while nothing on
+    /// disk has changed.
+    /// </summary>
+    public static void Preflight(string dataDirectory, Func<string, byte[]?> readMeta, KeyOptions options, ILogger logger)
+    {
+        static T? Decode<T>(byte[]? b) where T : class => b is null ? null : EncryptionJson.Decode<T>(b);
+        var check = Decode<KekCheckRecord>(readMeta("kek_check"));
+        if (check is null)
+        {
+            return; // a new directory, or one that was never encrypted: nothing to check against
+        }
+        var stored = Decode<KekSourceRecord>(readMeta("kek_source"));
+        var rotation = Decode<KekRotationRecord>(readMeta("kek_rotation"));
+        var (kek, source, keyFilePath) = LoadConfiguredKek(dataDirectory, options, stored, rotation, fresh: false, restoring: false, logger, []);
+        using (kek)
+        {
+            if (rotation is not null)
+            {
+                if (kek.Id != rotation.OldId && kek.Id != rotation.NewId)
+                {
+                    throw new KeySourceException($"a KEK rotation from {rotation.OldId} to {rotation.NewId} was interrupted, and the configured key ({kek.Id}) is neither. " +
+                        "Configure the old or the new key; the next start finishes the rotation. Nothing was changed.");
+                }
+                return;
+            }
+            if (kek.Id == check.KekId)
+            {
+                return;
+            }
+            if (keyFilePath is not null && File.Exists(keyFilePath + ".next"))
+            {
+                using var next = KeyEncryptionKey.LoadKeyFile(keyFilePath + ".next");
+                if (next.Id == check.KekId)
+                {
+                    return; // an interrupted rotation's last step; the open finishes it
+                }
+            }
+            throw WrongKey(check, kek.Id, source.Kind, keyFilePath);
+        }
+    }
+
+    private static KeySourceException WrongKey(KekCheckRecord check, string kekId, string kind, string? keyFilePath) => new(kind == "passphrase"
+        ? $"wrong passphrase: it does not open this data directory (its key is {check.KekId}, the passphrase gives {kekId}). Nothing was changed."
+        : $"wrong key file: {keyFilePath} holds {kekId}, but this data directory is encrypted under {check.KekId}. Nothing was changed.");
 
     private static string? ReadPassphrase(KeyOptions o)
     {
@@ -150,9 +197,7 @@ internal sealed partial class AtRestEncryption
         }
         if (check.KekId != _kek.Id)
         {
-            throw new KeySourceException(_source.Kind == "passphrase"
-                ? $"wrong passphrase: it does not open this data directory (its key is {check.KekId}, the passphrase gives {_kek.Id}). Nothing was changed."
-                : $"wrong key file: {_keyFilePath} holds {_kek.Id}, but this data directory is encrypted under {check.KekId}. Nothing was changed.");
+            throw WrongKey(check, _kek.Id, _source.Kind, _keyFilePath);
         }
         if (_kek.Unwrap(check.Sealed, "tckc1"u8) is null)
         {
@@ -175,7 +220,6 @@ internal sealed partial class AtRestEncryption
         }
         // The rotation committed but stopped before the new key file replaced the old one: finish that step.
         File.Move(next, _keyFilePath!, overwrite: true);
-        SyncDirectory(_keyFilePath!);
         _kek.Dispose();
         _kek = nextKek;
         StartupEvents.Add($"kek.rotation.finished after restart (key file renamed) kek={nextKek.Id}");
@@ -288,19 +332,4 @@ internal sealed partial class AtRestEncryption
 
     internal static T? ReadMeta<T>(RocksStore store, string key) where T : class =>
         store.Get(Encoding.UTF8.GetBytes(key), store.Meta) is { } b ? EncryptionJson.Decode<T>(b) : null;
-
-    internal static void SyncDirectory(string fileInDirectory)
-    {
-        // Make a rename durable: fsync the directory that holds it.
-        var dir = Path.GetDirectoryName(Path.GetFullPath(fileInDirectory))!;
-        using var handle = File.OpenHandle(dir, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, FileOptions.None);
-        try
-        {
-            RandomAccess.FlushToDisk(handle);
-        }
-        catch (IOException)
-        {
-            // Some file systems do not support fsync on a directory; the rename is still atomic.
-        }
-    }
 }

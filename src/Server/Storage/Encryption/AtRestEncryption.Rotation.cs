@@ -80,8 +80,8 @@ internal sealed partial class AtRestEncryption
         FaultInjection.Hit("kek-rotation-commit");
         if (rotation.NewSource.Kind == "file" && _keyFilePath is not null)
         {
+            // If a crash loses this rename, the next start finds <file>.next holding the recorded KEK and renames it then.
             File.Move(_keyFilePath + ".next", _keyFilePath, overwrite: true);
-            SyncDirectory(_keyFilePath);
         }
         lock (_kekLock)
         {
