@@ -66,8 +66,10 @@ internal sealed partial class BackupService(RocksStore store, ServerIdentity ide
         var name = $"teamcomms-{server.Replace(':', '_')}-{now.UtcDateTime:yyyyMMdd'T'HHmmss'Z'}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}.age";
         var dir = Directory;
         System.IO.Directory.CreateDirectory(dir);
-        var checkpoint = Path.Combine(store.DataDirectory, "checkpoints", Guid.NewGuid().ToString("N"));
-        System.IO.Directory.CreateDirectory(Path.GetDirectoryName(checkpoint)!);
+        var checkpoints = Path.Combine(store.DataDirectory, "checkpoints");
+        RemoveLeftovers(checkpoints, dir);
+        var checkpoint = Path.Combine(checkpoints, Guid.NewGuid().ToString("N"));
+        System.IO.Directory.CreateDirectory(checkpoints);
         var partial = Path.Combine(dir, name + ".partial");
         var final = Path.Combine(dir, name);
         var started = time.GetTimestamp();
@@ -133,6 +135,22 @@ internal sealed partial class BackupService(RocksStore store, ServerIdentity ide
             catch (DirectoryNotFoundException)
             {
             }
+        }
+    }
+
+    /// <summary>One backup runs at a time, so checkpoints and partial files found now were left by a crash.</summary>
+    private static void RemoveLeftovers(string checkpoints, string backupDirectory)
+    {
+        if (System.IO.Directory.Exists(checkpoints))
+        {
+            foreach (var stale in System.IO.Directory.EnumerateDirectories(checkpoints))
+            {
+                System.IO.Directory.Delete(stale, recursive: true);
+            }
+        }
+        foreach (var partial in System.IO.Directory.EnumerateFiles(backupDirectory, "*.age.partial"))
+        {
+            File.Delete(partial);
         }
     }
 

@@ -39,6 +39,10 @@ internal sealed class KeyService(RocksStore store, IRoomLog log, RoomRegistry ro
         {
             throw new ApiException(ErrorCode.BadRequest, "this server's KEK comes from a passphrase: give new_passphrase");
         }
+        if (at.KekSource == "file" && !string.IsNullOrEmpty(newPassphrase))
+        {
+            throw new ApiException(ErrorCode.BadRequest, "this server's KEK comes from a key file: rotate without new_passphrase (a new key file is written)");
+        }
         if (!await _kekGate.WaitAsync(0).ConfigureAwait(false))
         {
             throw new ApiException(ErrorCode.Conflict, "a KEK rotation is already running");

@@ -78,7 +78,7 @@ internal sealed partial class AtRestEncryption
             _store.Write(batch);
         }
         FaultInjection.Hit("kek-rotation-commit");
-        if (rotation.NewSource.Kind == "file" && _keyFilePath is not null)
+        if (rotation.NewSource.Kind == "file" && _keyFilePath is not null && File.Exists(_keyFilePath + ".next"))
         {
             // If a crash loses this rename, the next start finds <file>.next holding the recorded KEK and renames it then.
             File.Move(_keyFilePath + ".next", _keyFilePath, overwrite: true);
