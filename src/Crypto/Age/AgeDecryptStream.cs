@@ -13,7 +13,7 @@ public sealed class AgeDecryptStream : Stream
 {
     private readonly Stream _inner;
     private readonly bool _leaveOpen;
-    private readonly Key _payloadKey;
+    private readonly PayloadCipher _payloadKey;
     // Raw ciphertext buffer: one sealed chunk plus one byte of look-ahead, to tell the final chunk from the others.
     private readonly byte[] _raw = new byte[AgeCrypto.SealedChunkSize + 1 + 4096];
     private readonly byte[] _plain = new byte[AgeCrypto.ChunkSize];
@@ -68,7 +68,7 @@ public sealed class AgeDecryptStream : Stream
             }
             var payloadKey = AgeCrypto.Hkdf(fileKey, _raw.AsSpan(_rawStart, AgeCrypto.NonceSize), "payload"u8);
             _rawStart += AgeCrypto.NonceSize;
-            _payloadKey = AgeCrypto.ChaChaKey(payloadKey);
+            _payloadKey = new PayloadCipher(payloadKey);
             CryptographicOperations.ZeroMemory(payloadKey);
         }
         finally
@@ -172,7 +172,7 @@ public sealed class AgeDecryptStream : Stream
     private bool Open(ReadOnlySpan<byte> sealedChunk, Span<byte> plain, bool last)
     {
         AgeCrypto.ChunkNonce(_nonce, _counter, last);
-        return AeadAlgorithm.ChaCha20Poly1305.Decrypt(_payloadKey, _nonce, default, sealedChunk, plain);
+        return _payloadKey.TryOpen(_nonce, sealedChunk, plain);
     }
 
     /// <summary>Buffers until at least <paramref name="want"/> bytes are available or the input ends; returns what is available.</summary>

@@ -16,7 +16,7 @@ public sealed class AgeEncryptStream : Stream
 {
     private readonly Stream _inner;
     private readonly bool _leaveOpen;
-    private readonly Key _payloadKey;
+    private readonly PayloadCipher _payloadKey;
     private readonly byte[] _plain = new byte[AgeCrypto.ChunkSize];
     private readonly byte[] _sealed = new byte[AgeCrypto.SealedChunkSize];
     private readonly byte[] _nonce = new byte[12];
@@ -43,7 +43,7 @@ public sealed class AgeEncryptStream : Stream
             var header = AgeHeader.Write(list.Select(r => r.Wrap(fileKey)).ToList(), fileKey);
             var nonce = RandomNumberGenerator.GetBytes(AgeCrypto.NonceSize);
             var payloadKey = AgeCrypto.Hkdf(fileKey, nonce, "payload"u8);
-            _payloadKey = AgeCrypto.ChaChaKey(payloadKey);
+            _payloadKey = new PayloadCipher(payloadKey);
             CryptographicOperations.ZeroMemory(payloadKey);
             _inner.Write(header);
             _inner.Write(nonce);
@@ -129,7 +129,7 @@ public sealed class AgeEncryptStream : Stream
     {
         AgeCrypto.ChunkNonce(_nonce, _counter, last);
         var sealedLength = _plainLength + AgeCrypto.TagSize;
-        AeadAlgorithm.ChaCha20Poly1305.Encrypt(_payloadKey, _nonce, default, _plain.AsSpan(0, _plainLength), _sealed.AsSpan(0, sealedLength));
+        _payloadKey.Seal(_nonce, _plain.AsSpan(0, _plainLength), _sealed.AsSpan(0, sealedLength));
         _inner.Write(_sealed, 0, sealedLength);
         _written += sealedLength;
         _counter++;

@@ -234,7 +234,9 @@ internal static class BackupRestorer
             }
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             using var output = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
-            entry.DataStream?.CopyTo(output);
+            entry.DataStream?.CopyTo(output, 1 << 20);
+            // Durable before the directory is moved into place: a crash after a successful restore keeps it.
+            output.Flush(flushToDisk: true);
         }
     }
 
