@@ -198,6 +198,45 @@ public class AtRestEncryptionTests
         Assert.Equal(2, (await KeyTestKit.BodiesAsync(again, user, room)).Count);
     }
 
+    [Fact]
+    public async Task InvalidKeySettings_RefuseToStart()
+    {
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => TestServer.StartAsync(new()
+        {
+            ["TeamComms:Keys:KeyFile"] = "/tmp/x.key",
+            ["TeamComms:Keys:Passphrase"] = "p",
+        }));
+        Assert.Contains("only one of KeyFile, Passphrase and PassphraseFile", ex.ToString(), StringComparison.Ordinal);
+        ex = await Assert.ThrowsAnyAsync<Exception>(() => TestServer.StartAsync(new() { ["TeamComms:Keys:EscrowRecipient"] = "age1notakey" }));
+        Assert.Contains("EscrowRecipient", ex.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PassphraseFile_ReadableByOthers_IsRefused()
+    {
+        var dir = TempDirectory.Create("tc-pass");
+        try
+        {
+            var file = Path.Combine(dir, "passphrase");
+            await File.WriteAllTextAsync(file, "a passphrase\n");
+            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
+            var settings = new Dictionary<string, string?>
+            {
+                ["TeamComms:Keys:PassphraseFile"] = file,
+                ["TeamComms:Keys:Argon2MemoryKiB"] = "8",
+                ["TeamComms:Keys:Argon2Passes"] = "1",
+            };
+            var ex = await Assert.ThrowsAnyAsync<Exception>(() => TestServer.StartAsync(settings));
+            Assert.Contains("accessible to other users", ex.ToString(), StringComparison.Ordinal);
+            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            await (await TestServer.StartAsync(settings)).DisposeAsync();
+        }
+        finally
+        {
+            TempDirectory.Delete(dir);
+        }
+    }
+
     internal static Dictionary<string, string?> Passphrase(string passphrase) => new()
     {
         ["TeamComms:Keys:Passphrase"] = passphrase,

@@ -185,6 +185,40 @@ public class BackupTests
     }
 
     [Fact]
+    public async Task ManifestSignedByAnotherServerKey_IsRefusedWhenTheKeyIsPinned()
+    {
+        await using var s = await StartAsync(messages: 2);
+        var target = s.Target("restored");
+        var ex = Assert.Throws<RestoreException>(() => BackupRestorer.Restore(new RestoreRequest
+        {
+            BackupFile = s.BackupPath,
+            DataDirectory = target,
+            Shares = s.NamedShares(1, 2, 3),
+            ExpectSigningKey = "ed25519:AAAAAAAAAAA",
+        }, NullLogger.Instance));
+        Assert.Contains("not by the expected server key", ex.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(target));
+        using var admin = await s.Server.AdminAsync();
+        var signer = (await admin.KeyStatusAsync())!["signing_key_id"]!.GetValue<string>();
+        BackupRestorer.Restore(new RestoreRequest
+        {
+            BackupFile = s.BackupPath,
+            DataDirectory = target,
+            Shares = s.NamedShares(1, 2, 3),
+            ExpectSigningKey = signer,
+        }, NullLogger.Instance);
+    }
+
+    [Fact]
+    public async Task Backup_WithoutAnEscrowRecipient_IsRefusedClearly()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var admin = await server.AdminAsync();
+        var ex = await Assert.ThrowsAsync<TeamCommsException>(() => admin.CreateBackupAsync());
+        Assert.Contains("no escrow recipient is configured", ex.ServerMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task WrongOrBadShares_AreRefusedByName()
     {
         await using var s = await StartAsync(messages: 3);
