@@ -8,6 +8,7 @@ using TeamComms.Server.Admin;
 using TeamComms.Server.Api;
 using TeamComms.Server.Connections;
 using TeamComms.Server.FanOut;
+using TeamComms.Server.Keys;
 using TeamComms.Server.Rooms;
 using TeamComms.Server.Storage;
 
@@ -53,6 +54,7 @@ public static class TeamCommsApp
         AdminEndpoints.Map(app);
         MetricsEndpoint.Map(app);
         ProvisioningEndpoints.Map(app);
+        KeyEndpoints.Map(app);
         app.Lifetime.ApplicationStopped.Register(() =>
         {
             // Order matters: stop taking appends (the log drains its queue), stop dispatching, then close RocksDB.
