@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using TeamComms.Protocol;
 using TeamComms.Server.Accounts;
+using TeamComms.Server.Rooms;
 
 namespace TeamComms.Server.Connections;
 
@@ -10,7 +11,7 @@ namespace TeamComms.Server.Connections;
 /// possible. A failing or slow connection is closed on its own; it never blocks the fan-out or another client.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The CancellationTokenSource has no timer and the semaphore no wait handle; both may still be touched by a concurrent close, so they are left to the GC.")]
-internal sealed partial class ClientConnection : IThreadPoolWorkItem
+internal sealed partial class ClientConnection : IThreadPoolWorkItem, IAckTarget
 {
     private readonly WebSocket _socket;
     private readonly ConnectionServices _services;

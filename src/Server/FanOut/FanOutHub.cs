@@ -117,6 +117,14 @@ internal sealed partial class FanOutHub : ICommitSink, IDisposable
             {
                 SubscribeUser(change.UserId, ev.RoomKey, ev.RoomId);
             }
+            if (ev.AckTarget is ClientConnection proposer)
+            {
+                // The Ack goes just before the event on the sender's connection: one write carries both.
+                if (proposer.DeliverDeferred(ControlFrames.Ack(ev.AckRequestId, ev.RoomId, ev.Seq, ev.Id, ev.Timestamp), 0, 0))
+                {
+                    _ready.Add(proposer);
+                }
+            }
             if (_rooms.TryGetValue(ev.RoomKey, out var set))
             {
                 var frame = ev.Frame;

@@ -339,6 +339,8 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
             return (ErrorCode.Forbidden, "only posters, moderators and owners post in an announcement room");
         }
         var ev = AppendEvent(room, p.Actor.UserId, p.Type, p.Content, null);
+        ev.AckTarget = p.AckTarget;
+        ev.AckRequestId = p.AckRequestId;
         request.Events.Add(ev);
         request.RoomId = room.RoomId;
         _batch.PutTransaction(p.Actor.SessionKey, p.TransactionId, room.Key, ev.Seq);
