@@ -6,7 +6,7 @@
 #   PIN=1 bench/run-scenarios.sh ...           server on CPU 0, load generator on CPU 1 (taskset)
 #   SECONDS_PER_RUN=10 TARGETS="teamcomms nats ws" bench/run-scenarios.sh headline
 #
-# Scenarios: rooms2 rooms100 rooms1000 rooms10000 payload1k syncoff headline latency idle slow resume
+# Scenarios: rooms2 rooms100 rooms1000 rooms10000 payload1k syncoff headline latency idle slow slowmax resume
 set -uo pipefail
 cd "$(dirname "$0")/.."
 S=${SECONDS_PER_RUN:-10}
@@ -68,12 +68,16 @@ scenario() {
         run slow-none "$t" --room-size 1000 --rooms 1 --payload 64 --seconds 20 --rate "${SLOW_RATE:-300}"
         run slow-1% "$t" --room-size 1000 --rooms 1 --payload 64 --seconds 20 --rate "${SLOW_RATE:-300}" --slow 1
       done ;;
+    slowmax)
+      # Eviction and resume under pressure: the maximum rate for 60 s (loopback TCP buffers absorb megabytes before the
+      # server queue grows), 1% of members reading at a tenth of it, 128 KiB queues.
+      run slowmax teamcomms --room-size 1000 --rooms 1 --payload 64 --seconds 60 --slow 1 --server-setting TeamComms:Connections:QueueByteLimit=131072 ;;
     resume) run resume teamcomms --resume-rooms 1000 --resume-missed 100 ;;
     *) echo "unknown scenario $1" >&2; exit 2 ;;
   esac
 }
 
 if [ $# -eq 0 ]; then
-  set -- headline latency rooms2 rooms100 rooms1000 rooms10000 payload1k syncoff idle slow resume
+  set -- headline latency rooms2 rooms100 rooms1000 rooms10000 payload1k syncoff idle slow slowmax resume
 fi
 for s in "$@"; do scenario "$s"; done

@@ -63,6 +63,10 @@ internal static class LoadRunner
         if (run.MaxRate)
         {
             var senders = run.Rooms.Select(r => Task.Run(() => SendWindowedAsync(run, r))).ToArray();
+            if (o.SlowPercent > 0)
+            {
+                _ = Task.Run(() => TrackSlowRateAsync(run), CancellationToken.None);
+            }
             await WaitUntilAsync(measureEnd).ConfigureAwait(false);
             run.StopSending();
             await Task.WhenAll(senders).ConfigureAwait(false);
@@ -76,13 +80,8 @@ internal static class LoadRunner
             run.StopSending();
         }
         await cpuTask.ConfigureAwait(false);
-        if (run.MaxRate && o.SlowPercent > 0)
-        {
-            // Slow members read at a tenth of what their room achieved.
-            run.SlowRatePerSecond = run.Rooms.Sum(r => (double)r.SentInWindow) / o.Rooms / o.Seconds / 10;
-        }
 
-        // Drain: wait until every member has every message that was accepted, or nothing moves for 5 s.
+        // Drain: wait until every member has every message that was accepted, or nothing moves for 15 s (an evicted member may take a few seconds to be closed by the server and resume).
         var drain = Stopwatch.StartNew();
         long expected = run.Rooms.Sum(r => (long)(r.Sent - r.FailedCount) * r.Members.Length);
         long last = -1;
@@ -99,7 +98,7 @@ internal static class LoadRunner
                 last = got;
                 lastChange.Restart();
             }
-            else if (lastChange.Elapsed.TotalSeconds > 5)
+            else if (lastChange.Elapsed.TotalSeconds > 15)
             {
                 break;
             }
@@ -116,6 +115,22 @@ internal static class LoadRunner
         await Parallel.ForEachAsync(members, new ParallelOptions { MaxDegreeOfParallelism = 16 },
             async (m, _) => await m.Connection.DisposeAsync().ConfigureAwait(false)).ConfigureAwait(false);
         return report;
+    }
+
+    /// <summary>At the maximum rate, slow members read at a tenth of what their room sends, measured every 0.5 s.</summary>
+    private static async Task TrackSlowRateAsync(Run run)
+    {
+        long last = run.Rooms.Sum(r => (long)r.Sent);
+        var clock = Stopwatch.StartNew();
+        while (run.Sending)
+        {
+            await Task.Delay(500).ConfigureAwait(false);
+            var now = run.Rooms.Sum(r => (long)r.Sent);
+            var perRoom = (now - last) / clock.Elapsed.TotalSeconds / run.RoomCount;
+            run.SlowRatePerSecond = Math.Max(1, perRoom / 10);
+            last = now;
+            clock.Restart();
+        }
     }
 
     private static async Task ConnectAllAsync(List<Member> members, ILoadTarget target, CancellationToken ct) =>

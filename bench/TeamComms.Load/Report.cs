@@ -124,6 +124,12 @@ internal sealed class Report(LoadOptions o, string target)
             AvgCommitBatch = Get("teamcomms_commit_batch_size_sum") / Get("teamcomms_commit_batch_size_count");
             AvgCommitMs = Get("teamcomms_commit_duration_milliseconds_sum") / Get("teamcomms_commit_duration_milliseconds_count");
         }
+        // The server counts its evictions itself; a client often cannot see the 4003 close frame (an evicted
+        // consumer is, by definition, not reading, so the server gives up on the close handshake and aborts).
+        if (m.ContainsKey("teamcomms_evictions_total"))
+        {
+            Evicted = Math.Max(Evicted, (long)Get("teamcomms_evictions_total"));
+        }
         if (Get("teamcomms_socket_writes_total") > 0)
         {
             FramesPerWrite = Get("teamcomms_deliveries_total") / Get("teamcomms_socket_writes_total");

@@ -252,6 +252,10 @@ internal sealed partial class TeamCommsTarget(LoadOptions options) : ILoadTarget
         private readonly CancellationTokenSource _stop = new();
         private readonly TaskCompletionSource _welcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly byte[] _resume = new byte[17];
+        private long _lastPos;
+
+        /// <summary>Events dropped because a resume sent them again (at or below the last position seen).</summary>
+        public long ResumeOverlap;
         private bool _hasResume;
         private ClientWebSocket _socket = null!;
         private Task _receive = Task.CompletedTask;
@@ -366,7 +370,16 @@ internal sealed partial class TeamCommsTarget(LoadOptions options) : ILoadTarget
                 switch (LeanMsgPack.Integer(f, ref p))
                 {
                     case FrameType.Event when member is not null || roomMembers is not null:
-                        LeanMsgPack.Skip(f, ref p); // pos
+                        // Positions only grow on a connection's stream. After a resume the server may send again
+                        // what a cut-off write already carried (the token covers only what a Position frame
+                        // confirmed): like the reference client, drop what is at or below the last position seen.
+                        var pos = LeanMsgPack.Integer(f, ref p);
+                        if (pos <= _lastPos)
+                        {
+                            ResumeOverlap++;
+                            break;
+                        }
+                        _lastPos = pos;
                         LeanMsgPack.ArrayHeader(f, ref p);
                         for (var i = 0; i < 6; i++)
                         {
@@ -447,6 +460,7 @@ internal sealed partial class TeamCommsTarget(LoadOptions options) : ILoadTarget
             {
                 Interlocked.Increment(ref member.Evictions);
             }
+            target.NoteError($"close {status?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(none)"}");
             // Resume from the last token: everything missed is replayed (late, not lost).
             for (var attempt = 0; attempt < 20 && !_stop.IsCancellationRequested; attempt++)
             {
