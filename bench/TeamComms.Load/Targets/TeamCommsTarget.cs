@@ -342,10 +342,14 @@ internal sealed partial class TeamCommsTarget(LoadOptions options) : ILoadTarget
                     }
                 }
             }
-            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException or InvalidDataException)
             {
                 if (!_stop.IsCancellationRequested)
                 {
+                    if (ex is InvalidDataException)
+                    {
+                        target.NoteError("undecodable frame");
+                    }
                     await OnClosedAsync((int?)socket.CloseStatus).ConfigureAwait(false);
                 }
             }
@@ -461,21 +465,23 @@ internal sealed partial class TeamCommsTarget(LoadOptions options) : ILoadTarget
                 Interlocked.Increment(ref member.Evictions);
             }
             target.NoteError($"close {status?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(none)"}");
-            // Resume from the last token: everything missed is replayed (late, not lost).
-            for (var attempt = 0; attempt < 20 && !_stop.IsCancellationRequested; attempt++)
+            // Resume from the last token: everything missed is replayed (late, not lost). Keep trying (bounded): a
+            // server under load may refuse or time out a few connection attempts.
+            Interlocked.Increment(ref member.Reconnects);
+            for (var attempt = 0; attempt < 100 && !_stop.IsCancellationRequested; attempt++)
             {
                 try
                 {
-                    Interlocked.Increment(ref member.Reconnects);
                     var socket = await target.OpenSocketAsync(token, _hasResume ? _resume.ToArray() : null, _stop.Token).ConfigureAwait(false);
                     _socket = socket;
                     _pump.Socket = socket;
                     _receive = ReceiveLoopAsync(socket);
                     return;
                 }
-                catch (Exception ex) when (ex is WebSocketException or HttpRequestException or OperationCanceledException)
+                catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
-                    await Task.Delay(100).ConfigureAwait(false);
+                    target.NoteError("reconnect " + ex.GetType().Name);
+                    await Task.Delay(Math.Min(2000, 100 * (attempt + 1))).ConfigureAwait(false);
                 }
             }
         }

@@ -43,6 +43,9 @@ internal sealed partial class ClientConnection : IThreadPoolWorkItem, IAckTarget
     /// <summary>Fan-out thread only: the rooms this connection is subscribed to.</summary>
     internal HashSet<long> SubscribedRooms { get; } = [];
 
+    /// <summary>Aborts the underlying HTTP connection (<c>HttpContext.Abort</c>); null outside Kestrel.</summary>
+    public Action? AbortTransport { get; init; }
+
     /// <summary>The outbound queue, for the fan-out benchmark.</summary>
     internal OutboundQueue Queue => _queue;
 
@@ -85,6 +88,10 @@ internal sealed partial class ClientConnection : IThreadPoolWorkItem, IAckTarget
         {
             _abort.Cancel();
             _socket.Abort();
+            // Aborting the WebSocket does not end the HTTP connection under it: a consumer that stopped reading
+            // would keep its TCP connection (and Kestrel its unsent output) until it read everything, and would
+            // only then learn it was evicted. Abort the transport too, so it knows at once and resumes.
+            AbortTransport?.Invoke();
             _closed.TrySetResult();
         }
     }
