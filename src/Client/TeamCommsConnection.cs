@@ -111,6 +111,10 @@ public sealed class TeamCommsConnection : IAsyncDisposable
             if (frames.OfType<WelcomeFrame>().FirstOrDefault() is not { } welcome)
             {
                 var error = frames.OfType<ErrorFrame>().FirstOrDefault();
+                if (frames.OfType<WipeFrame>().FirstOrDefault() is { } wipe)
+                {
+                    WipeReason = wipe.Reason; // an offboarded or lost device: erase local company data
+                }
                 // Read the close frame so CloseCode is known.
                 await ReceiveMessageAsync(socket, ct).ConfigureAwait(false);
                 CloseCode = (int?)socket.CloseStatus;

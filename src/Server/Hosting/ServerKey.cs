@@ -1,0 +1,18 @@
+using TeamComms.Crypto;
+
+namespace TeamComms.Server.Hosting;
+
+/// <summary>The server's Ed25519 identity key (kept in the data directory by <c>Storage/ServerKeyStore</c>).</summary>
+public sealed class ServerKey(SigningKey key) : IDisposable
+{
+    public SigningKey Key { get; } = key;
+
+    public byte[] PublicKey { get; } = key.PublicKey;
+
+    /// <summary><c>ed25519:</c> and the first 8 bytes of SHA-256 of the public key, base64url.</summary>
+    public string KeyId { get; } = key.KeyId;
+
+    public byte[] Sign(ReadOnlySpan<byte> data) => Key.Sign(data);
+
+    public void Dispose() => Key.Dispose();
+}
