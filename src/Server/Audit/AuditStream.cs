@@ -24,6 +24,7 @@ internal sealed partial class AuditStream : IDisposable
     private readonly List<Sink> _sinks = [];
     private readonly CancellationTokenSource _stop = new();
     private Task? _loop;
+    private int _disposed;
 
     public AuditStream(AuditStore store, AuditLog log, IOptions<AuditOptions> options, ILogger<AuditStream> logger)
     {
@@ -187,6 +188,10 @@ internal sealed partial class AuditStream : IDisposable
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         _log.Appended -= Signal;
         _signals.Writer.TryComplete();
         try

@@ -51,11 +51,7 @@ internal sealed partial class DirectoryStartup(
         }
     }
 
-    public void Dispose()
-    {
-        _signTimer?.Dispose();
-        stream.Dispose();
-    }
+    public void Dispose() => _signTimer?.Dispose();
 
     [LoggerMessage(EventId = 8101, Level = LogLevel.Error, Message = "Signing the audit head failed; the next interval tries again")]
     private static partial void LogSignFailed(ILogger logger, Exception ex);
