@@ -249,5 +249,6 @@ users.Subcommands.Add(usersList);
 users.Subcommands.Add(usersSetupLink);
 admin.Subcommands.Add(users);
 root.Subcommands.Add(admin);
+DirectoryCommands.Add(root, admin, users, rooms, configOption, jsonOption);
 
 return await root.Parse(args).InvokeAsync();
