@@ -107,6 +107,37 @@ internal sealed class RuleSubject(IReadOnlyDictionary<long, GroupState> groups) 
         }
     }
 
+    public bool AnyIn(string attribute, IReadOnlySet<string> values)
+    {
+        switch (attribute)
+        {
+            case "username":
+                return values.Contains(_entry.Username);
+            case "user_id":
+                return values.Contains(_entry.UserId);
+            case "group":
+                foreach (var key in _entry.Groups)
+                {
+                    if (groups.TryGetValue(key, out var g) && values.Contains(g.NormalizedName))
+                    {
+                        return true;
+                    }
+                }
+                return false;
+            case "role":
+                foreach (var role in _entry.Roles)
+                {
+                    if (values.Contains(role))
+                    {
+                        return true;
+                    }
+                }
+                return false;
+            default:
+                return _entry.Attributes.TryGetValue(attribute, out var v) && values.Contains(v);
+        }
+    }
+
     private IEnumerable<string> GroupNames()
     {
         foreach (var key in _entry.Groups)

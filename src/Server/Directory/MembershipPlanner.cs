@@ -9,8 +9,8 @@ internal sealed record PlanStats(int ChangedUsers, long RuleEvaluations, int Roo
 
 /// <summary>
 /// Turns a directory transaction into membership wants, incrementally: a changed user is evaluated against the
-/// rules that are bound to rooms (old profile and new), and only rooms bound to a rule whose answer changed get a
-/// want; a changed rule is evaluated over everyone, but only for the rooms bound to it; a changed binding is
+/// bound rules that could match their old or new profile (<see cref="RuleIndex"/>), and only rooms bound to a rule
+/// whose answer changed get a want; a changed rule is evaluated over everyone, but only for the rooms bound to it; a changed binding is
 /// evaluated for that room only. Nothing scans every room or rebuilds every membership.
 /// </summary>
 internal static class MembershipPlanner
@@ -25,6 +25,26 @@ internal static class MembershipPlanner
         var roomsBefore = before.RoomsByRule();
         var roomsAfter = after.RoomsByRule();
         var boundRules = roomsBefore.Keys.Union(roomsAfter.Keys).ToList();
+        var indexBefore = new RuleIndex(before, boundRules);
+        var indexAfter = new RuleIndex(after, boundRules);
+        var ruleCandidates = new HashSet<long>();
+        // Rooms each person was added to by hand, built once (not once per person) and only if someone needs it.
+        var manualRooms = new Lazy<Dictionary<long, List<long>>>(() =>
+        {
+            var map = new Dictionary<long, List<long>>();
+            foreach (var binding in after.Bindings.Values)
+            {
+                foreach (var userKey in binding.Include)
+                {
+                    if (!map.TryGetValue(userKey, out var list))
+                    {
+                        map[userKey] = list = [];
+                    }
+                    list.Add(binding.RoomKey);
+                }
+            }
+            return map;
+        });
         long evaluations = 0;
         var touchedRooms = new HashSet<long>();
 
@@ -103,23 +123,21 @@ internal static class MembershipPlanner
             }
             var old = before.Users.GetValueOrDefault(key);
             var affected = new HashSet<long>();
-            foreach (var rule in boundRules)
+            // Only rules that could match the old or the new profile can change their answer.
+            ruleCandidates.Clear();
+            indexBefore.Candidates(old, beforeSubject, ruleCandidates);
+            indexAfter.Candidates(entry, afterSubject, ruleCandidates);
+            foreach (var rule in ruleCandidates)
             {
                 if (MatchBefore(rule, old) != MatchAfter(rule, entry))
                 {
                     affected.UnionWith(RoomsOf(rule));
                 }
             }
-            if (old is not { Active: true })
+            if (old is not { Active: true } && manualRooms.Value.TryGetValue(key, out var included))
             {
                 // Joined or came back: manual memberships apply again too.
-                foreach (var binding in after.Bindings.Values)
-                {
-                    if (binding.Include.Contains(key))
-                    {
-                        affected.Add(binding.RoomKey);
-                    }
-                }
+                affected.UnionWith(included);
             }
             foreach (var roomKey in affected)
             {

@@ -62,11 +62,21 @@ internal sealed class RuleExpression
 
     public bool Matches(IAttributeSource subject) => _root.Evaluate(subject);
 
+    /// <summary>
+    /// A necessary condition for a match, if the rule has one: the subject's <c>Attribute</c> must have one of
+    /// <c>Values</c> (for example <c>department = Sales and …</c> needs department Sales). The planner indexes rules
+    /// by it, so a person is evaluated only against rules that could match them.
+    /// </summary>
+    public (string Attribute, IReadOnlySet<string> Values)? Requirement => _root.Requirement();
+
     /// <summary>Reads a subject's attribute values, lower-cased and trimmed.</summary>
     internal interface IAttributeSource
     {
         /// <summary>The values of <paramref name="attribute"/> (empty when unset).</summary>
         IEnumerable<string> Values(string attribute);
+
+        /// <summary>True when any value of <paramref name="attribute"/> is in <paramref name="values"/>.</summary>
+        bool AnyIn(string attribute, IReadOnlySet<string> values) => Values(attribute).Any(values.Contains);
     }
 
     internal static string Normalize(string value) => value.Trim().ToLowerInvariant();
@@ -76,20 +86,57 @@ internal sealed class RuleExpression
         public abstract bool Evaluate(IAttributeSource subject);
 
         public abstract void CollectAttributes(ISet<string> into);
+
+        public virtual (string Attribute, IReadOnlySet<string> Values)? Requirement() => null;
     }
 
     private sealed class All(List<Node> items) : Node
     {
-        public override bool Evaluate(IAttributeSource subject) => items.TrueForAll(n => n.Evaluate(subject));
+        public override bool Evaluate(IAttributeSource subject)
+        {
+            foreach (var item in items)
+            {
+                if (!item.Evaluate(subject))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
 
         public override void CollectAttributes(ISet<string> into) => items.ForEach(n => n.CollectAttributes(into));
+
+        // Every part must hold, so any part's requirement is one; the narrowest indexes best.
+        public override (string Attribute, IReadOnlySet<string> Values)? Requirement() =>
+            items.Select(i => i.Requirement()).Where(r => r is not null).OrderBy(r => r!.Value.Values.Count).FirstOrDefault();
     }
 
     private sealed class Any(List<Node> items) : Node
     {
-        public override bool Evaluate(IAttributeSource subject) => items.Exists(n => n.Evaluate(subject));
+        public override bool Evaluate(IAttributeSource subject)
+        {
+            foreach (var item in items)
+            {
+                if (item.Evaluate(subject))
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
 
         public override void CollectAttributes(ISet<string> into) => items.ForEach(n => n.CollectAttributes(into));
+
+        // One part must hold: a requirement only when every part requires the same attribute (the union of values).
+        public override (string Attribute, IReadOnlySet<string> Values)? Requirement()
+        {
+            var parts = items.Select(i => i.Requirement()).ToList();
+            if (parts.Any(p => p is null) || parts.Select(p => p!.Value.Attribute).Distinct().Count() != 1)
+            {
+                return null;
+            }
+            return (parts[0]!.Value.Attribute, parts.SelectMany(p => p!.Value.Values).ToHashSet(StringComparer.Ordinal));
+        }
     }
 
     private sealed class Not(Node inner) : Node
@@ -101,19 +148,11 @@ internal sealed class RuleExpression
 
     private sealed class In(string attribute, HashSet<string> values, bool negate) : Node
     {
-        public override bool Evaluate(IAttributeSource subject)
-        {
-            foreach (var v in subject.Values(attribute))
-            {
-                if (values.Contains(v))
-                {
-                    return !negate;
-                }
-            }
-            return negate;
-        }
+        public override bool Evaluate(IAttributeSource subject) => subject.AnyIn(attribute, values) != negate;
 
         public override void CollectAttributes(ISet<string> into) => into.Add(attribute);
+
+        public override (string Attribute, IReadOnlySet<string> Values)? Requirement() => negate ? null : (attribute, values);
     }
 
     private enum TokenKind

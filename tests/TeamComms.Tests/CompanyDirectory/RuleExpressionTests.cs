@@ -66,6 +66,21 @@ public class RuleExpressionTests
         Assert.Equal(ErrorCode.InvalidRule, Assert.Throws<ApiException>(() => RuleExpression.Parse("   ")).Code);
     }
 
+    [Theory]
+    [InlineData("department = Sales and location in (Berlin, Munich)", "department", "sales")]
+    [InlineData("location in (Berlin, Munich) and department = Sales", "department", "sales")]
+    [InlineData("department = Sales or department = Support", "department", "sales,support")]
+    [InlineData("any(team = a, team in (b, c))", "team", "a,b,c")]
+    [InlineData("department = Sales or location = Berlin", null, null)]
+    [InlineData("not department = Sales", null, null)]
+    [InlineData("department != Sales", null, null)]
+    public void Requirement_IsANecessaryConditionForIndexing(string rule, string? attribute, string? values)
+    {
+        var requirement = RuleExpression.Parse(rule).Requirement;
+        Assert.Equal(attribute, requirement?.Attribute);
+        Assert.Equal(values, requirement is { } r ? string.Join(',', r.Values.Order(StringComparer.Ordinal)) : null);
+    }
+
     [Fact]
     public void UsedAttributes_AreReported() =>
         Assert.Equal(["department", "group", "location"], RuleExpression.Parse("department = x and (location = y or groups = z)").UsedAttributes);
