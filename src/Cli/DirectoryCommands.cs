@@ -361,6 +361,7 @@ internal static class DirectoryCommands
         var room = new Argument<string>("room") { Description = "Room id (!…@server)" };
         var user = new Argument<string>("user") { Description = "User id or username" };
         var rule = new Option<string[]>("--rule") { Description = "Rules the room's membership follows", AllowMultipleArgumentsPerToken = true };
+        var group = new Option<string[]>("--group") { Description = "Directory groups whose members belong in the room (id or name)", AllowMultipleArgumentsPerToken = true };
         var archived = new Option<bool>("--archived") { Description = "Only archived rooms" };
         string Path(ParseResult pr, string suffix = "") => "/v1/admin/rooms/" + Uri.EscapeDataString(pr.GetValue(room)!) + suffix;
 
@@ -381,6 +382,7 @@ internal static class DirectoryCommands
         var create = new Command("create", "Create a company room, optionally bound to rules");
         create.Arguments.Add(name);
         create.Options.Add(rule);
+        create.Options.Add(group);
         create.Options.Add(kind);
         create.SetAction((pr, ct) => Cli.Run(async () =>
         {
@@ -390,16 +392,19 @@ internal static class DirectoryCommands
                 ["name"] = pr.GetValue(name),
                 ["kind"] = pr.GetValue(kind),
                 ["rules"] = Array(pr.GetValue(rule)),
+                ["groups"] = Array(pr.GetValue(group)),
             }, ct);
             Console.WriteLine(result!["room_id"]);
         }));
-        var bind = new Command("bind", "Set the rules a room's membership follows (no --rule: none)");
+        var bind = new Command("bind", "Set the rules and groups a room's membership follows (neither: unbind)");
         bind.Arguments.Add(room);
         bind.Options.Add(rule);
+        bind.Options.Add(group);
         bind.SetAction((pr, ct) => Cli.Run(async () =>
         {
             using var http = Cli.Http(pr.GetValue(config)!);
-            var result = await http.SendAsync(HttpMethod.Put, Path(pr, "/binding"), new JsonObject { ["rules"] = Array(pr.GetValue(rule)) }, ct);
+            var result = await http.SendAsync(HttpMethod.Put, Path(pr, "/binding"),
+                new JsonObject { ["rules"] = Array(pr.GetValue(rule)), ["groups"] = Array(pr.GetValue(group)) }, ct);
             Console.WriteLine($"bound; {result!["membership_events"]} membership change(s)");
         }));
         var binding = new Command("binding", "Show a room's rules, manual members and exclusions");

@@ -271,10 +271,15 @@ internal static class AdminDirectoryEndpoints
             var (session, by) = Access.Require(context, accounts, Access.Admin);
             var kind = body?["kind"]?.GetValue<string>() ?? RoomKinds.Group;
             var rules = Strings(body?["rules"], "rules") ?? [];
+            var groups = Strings(body?["groups"], "groups") ?? [];
             var snapshot = directory.Snapshot;
             foreach (var rule in rules)
             {
                 _ = snapshot.FindRule(rule) ?? throw new ApiException(ErrorCode.NotFound, $"no rule '{rule}'");
+            }
+            foreach (var group in groups)
+            {
+                _ = snapshot.FindGroup(group) ?? throw new ApiException(ErrorCode.NotFound, $"no group '{group}'");
             }
             var outcome = await log.AppendAsync(new CreateRoomProposal(session.Actor, body?["name"]?.GetValue<string>() ?? "",
                 body?["topic"]?.GetValue<string>() ?? "", kind, body?["history"]?.GetValue<string>() ?? (kind == RoomKinds.Direct ? HistoryVisibilities.Joined : HistoryVisibilities.Full),
@@ -284,9 +289,9 @@ internal static class AdminDirectoryEndpoints
             var (_, commit) = await directory.ChangeAsync(by, tx =>
             {
                 tx.Record("room.create", room.RoomId, DirectoryTransaction.Details(("name", room.View.State.Name), ("kind", kind)));
-                if (rules.Count > 0)
+                if (rules.Count + groups.Count > 0)
                 {
-                    tx.SetBinding(room.Key, room.RoomId, rules.Select(r => tx.FindRule(r)!.Record.Key));
+                    tx.SetBinding(room.Key, room.RoomId, BindingRules(tx, rules, groups));
                 }
                 return 0;
             }).ConfigureAwait(false);
@@ -305,9 +310,13 @@ internal static class AdminDirectoryEndpoints
             var (_, by) = Access.Require(context, accounts, Access.Admin);
             var room = registry.Find(roomId) ?? throw new ApiException(ErrorCode.UnknownRoom, "no such room");
             CheckBindable(room);
-            var rules = Strings(body?["rules"], "rules") ?? throw new ApiException(ErrorCode.BadRequest, "rules is required (an array of rule names, possibly empty)");
-            var (_, outcome) = await directory.ChangeAsync(by, tx => tx.SetBinding(room.Key, room.RoomId,
-                rules.Select(r => (tx.FindRule(r) ?? throw new ApiException(ErrorCode.NotFound, $"no rule '{r}'")).Record.Key).ToList())).ConfigureAwait(false);
+            var rules = Strings(body?["rules"], "rules");
+            var groups = Strings(body?["groups"], "groups");
+            if (rules is null && groups is null)
+            {
+                throw new ApiException(ErrorCode.BadRequest, "rules (rule names) and/or groups (directory groups) are required; empty arrays unbind");
+            }
+            var (_, outcome) = await directory.ChangeAsync(by, tx => tx.SetBinding(room.Key, room.RoomId, BindingRules(tx, rules ?? [], groups ?? []))).ConfigureAwait(false);
             return Results.Ok(new { binding = BindingJson(room, directory.Snapshot), membership_events = outcome.Events });
         });
 
@@ -466,6 +475,18 @@ internal static class AdminDirectoryEndpoints
         updated_at = p.UpdatedAt,
         updated_by = p.UpdatedBy,
     };
+
+    /// <summary>The rules a binding names, plus one "member of the group" rule per directory group it names.</summary>
+    private static List<long> BindingRules(DirectoryTransaction tx, List<string> rules, List<string> groups)
+    {
+        var keys = rules.Select(r => (tx.FindRule(r) ?? throw new ApiException(ErrorCode.NotFound, $"no rule '{r}'")).Record.Key).ToList();
+        foreach (var g in groups)
+        {
+            var group = tx.FindGroup(g) ?? throw new ApiException(ErrorCode.NotFound, $"no group '{g}'");
+            keys.Add(tx.RuleForGroup(group).Record.Key);
+        }
+        return keys;
+    }
 
     private static void CheckBindable(Room room)
     {

@@ -100,6 +100,8 @@ internal sealed class RuleSubject(IReadOnlyDictionary<long, GroupState> groups) 
                 return [_entry.UserId];
             case "group":
                 return GroupNames();
+            case "group_id":
+                return GroupIds();
             case "role":
                 return _entry.Roles;
             default:
@@ -124,6 +126,15 @@ internal sealed class RuleSubject(IReadOnlyDictionary<long, GroupState> groups) 
                     }
                 }
                 return false;
+            case "group_id":
+                foreach (var key in _entry.Groups)
+                {
+                    if (groups.TryGetValue(key, out var g) && values.Contains(g.Record.Id))
+                    {
+                        return true;
+                    }
+                }
+                return false;
             case "role":
                 foreach (var role in _entry.Roles)
                 {
@@ -135,6 +146,17 @@ internal sealed class RuleSubject(IReadOnlyDictionary<long, GroupState> groups) 
                 return false;
             default:
                 return _entry.Attributes.TryGetValue(attribute, out var v) && values.Contains(v);
+        }
+    }
+
+    private IEnumerable<string> GroupIds()
+    {
+        foreach (var key in _entry.Groups)
+        {
+            if (groups.TryGetValue(key, out var g))
+            {
+                yield return g.Record.Id;
+            }
         }
     }
 

@@ -556,6 +556,13 @@ internal sealed class DirectoryTransaction
         return rule;
     }
 
+    /// <summary>The rule "member of this group" (by the group's stable id), created on first use, for binding rooms to groups.</summary>
+    public CompiledRule RuleForGroup(GroupState group)
+    {
+        var name = "group-" + group.Record.Id;
+        return FindRule(name) ?? CreateRule(name, $"group_id = \"{group.Record.Id}\"", $"members of the group {group.Record.DisplayName}");
+    }
+
     public CompiledRule UpdateRule(long key, string expression, string? description)
     {
         var rule = Rule(key) ?? throw new ApiException(ErrorCode.NotFound, "no such rule");

@@ -15,7 +15,8 @@ namespace TeamComms.Server.CompanyDirectory;
 /// value      := "quoted string" | 'quoted string' | word
 /// </code>
 /// Values compare case-insensitively after trimming. Attributes: see <see cref="Attributes"/>, plus
-/// <c>custom.&lt;name&gt;</c>. Multi-valued attributes (<c>group</c>, <c>role</c>) match when any value does.
+/// <c>custom.&lt;name&gt;</c>. Multi-valued attributes (<c>group</c>, <c>group_id</c>, <c>role</c>) match when any
+/// value does; <c>group_id</c> names a group by its stable id, so a rule survives the group being renamed.
 /// </summary>
 internal sealed class RuleExpression
 {
@@ -23,7 +24,7 @@ internal sealed class RuleExpression
     public static readonly IReadOnlyList<string> Attributes =
     [
         "username", "user_id", "display_name", "email", "title", "department", "team", "location", "manager",
-        "employment_status", "time_zone", "employee_number", "group", "role",
+        "employment_status", "time_zone", "employee_number", "group", "group_id", "role",
     ];
 
     private readonly Node _root;

@@ -146,6 +146,8 @@ public class ScimTests(SharedServer shared) : IClassFixture<SharedServer>
         using var admin = await Server.AdminAsync();
         await admin.PostAsync("/v1/admin/rules", new JsonObject { ["name"] = "sales-emea-grp", ["expression"] = "group = \"Sales EMEA\"" });
         var room = (await admin.PostAsync("/v1/admin/rooms", new JsonObject { ["name"] = "Sales EMEA", ["rules"] = new JsonArray("sales-emea-grp") }))!["room_id"]!.GetValue<string>();
+        // A room bound to the group itself follows it by id, whatever the group is called later.
+        var groupRoom = (await admin.PostAsync("/v1/admin/rooms", new JsonObject { ["name"] = "Sales EMEA (group)", ["groups"] = new JsonArray(groupId) }))!["room_id"]!.GetValue<string>();
 
         // Okta adds members with a path and {value, display}.
         var (added, _) = await scim.PatchAsync($"Groups/{groupId}", $$"""
@@ -180,6 +182,9 @@ public class ScimTests(SharedServer shared) : IClassFixture<SharedServer>
             """)).Status);
         // The rule names the old group name, so its member leaves: renames are membership changes too.
         Assert.False(Server.Services.GetRoomRegistry().Find(room)!.View.State.IsJoined(ids[2]));
+        // The room bound to the group by id keeps its member.
+        var byGroup = Server.Services.GetRoomRegistry().Find(groupRoom)!.View.State;
+        Assert.Equal((false, false, true), (byGroup.IsJoined(ids[0]), byGroup.IsJoined(ids[1]), byGroup.IsJoined(ids[2])));
         var (_, renamed) = await scim.GetAsync($"Groups/{groupId}");
         Assert.Equal("Sales Europe", renamed!["displayName"]!.GetValue<string>());
 
