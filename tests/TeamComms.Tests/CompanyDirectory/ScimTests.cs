@@ -267,6 +267,28 @@ public class ScimTests(SharedServer shared) : IClassFixture<SharedServer>
         Assert.Contains(schemas!["Resources"]!.AsArray(), s => s!["id"]!.GetValue<string>() == "urn:ietf:params:scim:schemas:core:2.0:User");
     }
 
+    [Fact]
+    public async Task Users_PageWithStartIndexAndCount()
+    {
+        using var scim = new ScimClient(Server.BaseUrl, await Server.CreateScimTokenAsync("paging"));
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(201, (await scim.PostAsync("Users", $$"""{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"page{{i}}@okta.local"}""")).Status);
+        }
+        var (_, all) = await scim.GetAsync("Users?startIndex=1&count=200");
+        var total = all!["totalResults"]!.GetValue<int>();
+        Assert.Equal(total, all["Resources"]!.AsArray().Count);
+        var ids = new List<string>();
+        for (var start = 1; start <= total; start += 2)
+        {
+            var (_, page) = await scim.GetAsync($"Users?startIndex={start}&count=2");
+            Assert.Equal((total, start), (page!["totalResults"]!.GetValue<int>(), page["startIndex"]!.GetValue<int>()));
+            Assert.Equal(page["itemsPerPage"]!.GetValue<int>(), page["Resources"]!.AsArray().Count);
+            ids.AddRange(page["Resources"]!.AsArray().Select(r => r!["id"]!.GetValue<string>()));
+        }
+        Assert.Equal(all["Resources"]!.AsArray().Select(r => r!["id"]!.GetValue<string>()), ids);
+    }
+
     private static async Task AssertError(Task<(int Status, JsonObject? Body)> call, int status, string? scimType)
     {
         var (actual, body) = await call;

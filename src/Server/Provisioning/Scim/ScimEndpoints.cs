@@ -124,9 +124,10 @@ internal static partial class ScimEndpoints
     private static (int Start, int Count) Paging(int? startIndex, int? count) =>
         (Math.Max(startIndex ?? 1, 1), Math.Clamp(count ?? 100, 0, 200));
 
-    private static IResult ListResponse(List<JsonNode> all, int start, int count)
+    /// <summary>A page of resources; only the page is rendered, however many match.</summary>
+    private static IResult ListResponse<T>(List<T> all, int start, int count, Func<T, JsonNode> render)
     {
-        var page = all.Skip(start - 1).Take(count).ToList();
+        var page = all.Skip(start - 1).Take(count).Select(render).ToList();
         return Json(new JsonObject
         {
             ["schemas"] = new JsonArray(ListSchema),
@@ -156,7 +157,7 @@ internal static partial class ScimEndpoints
         }
         var (start, size) = Paging(startIndex, count);
         var baseUrl = BaseUrl(c);
-        return ListResponse(users.Select(u => (JsonNode)ScimUser.ToResource(u, snapshot, baseUrl)).ToList(), start, size);
+        return ListResponse(users.ToList(), start, size, u => ScimUser.ToResource(u, snapshot, baseUrl));
     }
 
     /// <summary>
@@ -357,7 +358,7 @@ internal static partial class ScimEndpoints
         var (start, size) = Paging(startIndex, count);
         var baseUrl = BaseUrl(c);
         var exclude = Excludes(excludedAttributes);
-        return ListResponse(groups.Select(g => (JsonNode)GroupResource(g, snapshot, baseUrl, exclude)).ToList(), start, size);
+        return ListResponse(groups.ToList(), start, size, g => GroupResource(g, snapshot, baseUrl, exclude));
     }
 
     private static bool Excludes(string? excludedAttributes) =>
