@@ -13,7 +13,7 @@ namespace TeamComms.Server.CompanyDirectory;
 /// The directory's WebSocket calls: search and browse, profiles, editing one's own profile where policy allows,
 /// starting a direct conversation from the directory, and archiving rooms. docs/protocol.md lists them.
 /// </summary>
-internal sealed class DirectoryCalls(DirectoryService directory, DirectoryStore store, IRoomLog log, RoomRegistry rooms)
+internal sealed class DirectoryCalls(DirectoryService directory, DirectoryStore store, IRoomLog log, RoomRegistry rooms, AccountStore accounts, AuditLog audit)
 {
     public void Register(ClientCalls calls)
     {
@@ -54,7 +54,7 @@ internal sealed class DirectoryCalls(DirectoryService directory, DirectoryStore 
     private async Task<object?> UpdateMeAsync(AuthenticatedSession s, FieldMap p)
     {
         var fields = p.OptionalMap("fields") ?? throw new ApiException(ErrorCode.BadField, "'fields' is required");
-        var by = new Principal(s.UserId, "");
+        var by = By(s);
         var (entry, _) = await directory.ChangeAsync(by, tx =>
         {
             var me = tx.RequireUser(s.UserId);
@@ -104,6 +104,10 @@ internal sealed class DirectoryCalls(DirectoryService directory, DirectoryStore 
         {
             throw new ApiException(outcome.Error!.Value, outcome.Message!);
         }
+        await audit.RecordAsync(By(s).Event(archived ? "room.archive" : "room.unarchive", roomId)).ConfigureAwait(false);
         return new Dictionary<string, object?> { ["seq"] = outcome.Events[^1].Seq };
     }
+
+    /// <summary>The caller, with the address their session logged in from (calls arrive on the WebSocket, not over HTTP).</summary>
+    private Principal By(AuthenticatedSession s) => new(s.UserId, accounts.GetSession(s.SessionKey)?.LastAddress ?? "");
 }

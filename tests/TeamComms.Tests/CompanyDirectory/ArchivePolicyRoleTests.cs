@@ -29,6 +29,8 @@ public class ArchiveTests(SharedServer shared) : IClassFixture<SharedServer>
         Assert.Equal(ErrorCode.Forbidden, (await Assert.ThrowsAsync<TeamCommsException>(() => officerHttp.GetAsync($"/v1/compliance/rooms/{DirectoryHelpers.Room(room)}/history"))).Code);
 
         await o.CallAsync("rooms.archive", new Dictionary<string, object?> { ["room"] = room });
+        var archivedBy = await admin.GetAsync($"/v1/admin/audit?action=room.archive&target={Uri.EscapeDataString(room)}");
+        Assert.Equal((owner.UserId, "127.0.0.1"), (archivedBy!["entries"]![0]!["actor"]!.GetValue<string>(), archivedBy["entries"]![0]!["address"]!.GetValue<string>()));
         Assert.Equal(ErrorCode.RoomArchived, (await Assert.ThrowsAsync<TeamCommsException>(() => m.SendTextAsync(room, "more"))).Code);
         Assert.DoesNotContain(await m.ListRoomsAsync(), r => r.RoomId == room);
         var archived = (List<object?>)(await m.CallAsync("rooms.list", new Dictionary<string, object?> { ["archived"] = true }))!;
