@@ -248,7 +248,11 @@ users.Subcommands.Add(usersCreate);
 users.Subcommands.Add(usersList);
 users.Subcommands.Add(usersSetupLink);
 admin.Subcommands.Add(users);
+admin.Subcommands.Add(BackupCommands.Backup(configOption));
+admin.Subcommands.Add(BackupCommands.Keys(configOption));
 root.Subcommands.Add(admin);
+root.Subcommands.Add(EscrowCommands.Escrow());
+root.Subcommands.Add(EscrowCommands.Keys());
 DirectoryCommands.Add(root, admin, users, rooms, configOption, jsonOption);
 
 return await root.Parse(args).InvokeAsync();

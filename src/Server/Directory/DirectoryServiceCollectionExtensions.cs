@@ -20,7 +20,15 @@ public static class DirectoryServiceCollectionExtensions
         var section = configuration.GetSection("TeamComms");
         services.AddOptions<AuditOptions>().Bind(section.GetSection("Audit")).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AuditOptions>, AuditOptionsValidator>();
-        services.TryAddSingleton(sp => new ServerKey(ServerKeyStore.LoadOrCreate(sp.GetRequiredService<RocksStore>().DataDirectory)));
+        services.TryAddSingleton(sp =>
+        {
+            var store = sp.GetRequiredService<RocksStore>();
+            return store.AtRest is { } atRest
+                ? new ServerKey(atRest.SigningKey, ownsKey: false)
+                : new ServerKey(ServerKeyStore.LoadOrCreate(store.DataDirectory));
+        });
+        // Key and backup actions (issue 5) go into the audit log instead of only the server log.
+        services.Replace(ServiceDescriptor.Singleton<Keys.ISecurityAuditSink, AuditLogSecurityAuditSink>());
         services.AddSingleton<DirectoryStore>();
         services.AddSingleton<AuditStore>();
         services.AddSingleton<AuditLog>();

@@ -2,8 +2,11 @@ using TeamComms.Crypto;
 
 namespace TeamComms.Server.Hosting;
 
-/// <summary>The server's Ed25519 identity key (kept in the data directory by <c>Storage/ServerKeyStore</c>).</summary>
-public sealed class ServerKey(SigningKey key) : IDisposable
+/// <summary>
+/// The server's Ed25519 identity key: the one encryption at rest keeps wrapped in the data directory (it also signs
+/// backup manifests), or, in the test-only plaintext configuration, the one <c>Storage/ServerKeyStore</c> keeps in a file.
+/// </summary>
+public sealed class ServerKey(SigningKey key, bool ownsKey = true) : IDisposable
 {
     public SigningKey Key { get; } = key;
 
@@ -14,5 +17,11 @@ public sealed class ServerKey(SigningKey key) : IDisposable
 
     public byte[] Sign(ReadOnlySpan<byte> data) => Key.Sign(data);
 
-    public void Dispose() => Key.Dispose();
+    public void Dispose()
+    {
+        if (ownsKey)
+        {
+            Key.Dispose();
+        }
+    }
 }

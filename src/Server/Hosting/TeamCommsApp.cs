@@ -9,6 +9,7 @@ using TeamComms.Server.Api;
 using TeamComms.Server.Connections;
 using TeamComms.Server.CompanyDirectory;
 using TeamComms.Server.FanOut;
+using TeamComms.Server.Keys;
 using TeamComms.Server.Rooms;
 using TeamComms.Server.Storage;
 
@@ -52,6 +53,7 @@ public static class TeamCommsApp
         app.Map("/v1/ws", WebSocketEndpoint.HandleAsync);
         AccountEndpoints.Map(app);
         AdminEndpoints.Map(app);
+        KeyEndpoints.Map(app);
         DirectoryApi.Map(app);
         app.Lifetime.ApplicationStopped.Register(() =>
         {

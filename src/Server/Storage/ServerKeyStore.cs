@@ -3,8 +3,9 @@ using TeamComms.Crypto;
 namespace TeamComms.Server.Storage;
 
 /// <summary>
-/// The server's Ed25519 signing key, kept in the data directory as <c>keys/server-signing.key</c> (the 32-byte seed,
-/// base64, readable by the owner only). Created on first start. It signs audit heads (and later federation requests).
+/// The server's Ed25519 signing key when encryption at rest is off (a test-only configuration; normally the key is
+/// the one encryption at rest keeps wrapped in the data directory): kept as <c>keys/server-signing.key</c> (the 32-byte
+/// seed, base64, readable by the owner only), created on first start.
 /// </summary>
 internal static class ServerKeyStore
 {

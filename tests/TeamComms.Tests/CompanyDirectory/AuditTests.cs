@@ -152,25 +152,28 @@ public class AuditTests
                 l["target"]!.GetValue<string>(), l["address"]!.GetValue<string>(),
                 l["details"]!.AsObject().ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<string>()),
                 l["prev"] is null ? null : Convert.FromHexString(l["prev"]!.GetValue<string>()), Convert.FromHexString(l["hash"]!.GetValue<string>()))).ToList();
-            Assert.Equal(["user.create", "policy.update"], entries.Select(e => e.Action));
+            // The key layer's start (key created) comes first, then the changes this test made.
+            Assert.Equal(["kek.created", "server.signing_key.created", "user.create", "policy.update"], entries.Select(e => e.Action));
+            Assert.Equal("system", entries[0].Actor);
             var heads = lines.Where(l => l["type"]!.GetValue<string>() == "audit.head").Select(l => new AuditHead(l["seq"]!.GetValue<long>(),
                 Convert.FromHexString(l["hash"]!.GetValue<string>()), l["ts"]!.GetValue<long>(), l["server"]!.GetValue<string>(),
                 l["key_id"]!.GetValue<string>(), Convert.FromBase64String(l["signature"]!.GetValue<string>()))).ToList();
             var key = Convert.FromBase64String((await admin.GetAsync("/v1/server/key"))!["public_key"]!.GetValue<string>());
             var result = AuditChain.Verify(entries, heads, h => SigningKey.Verify(key, AuditChain.HeadSigningInput(h.Server, h.Seq, h.Hash, h.Timestamp), h.Signature));
             Assert.True(result.Ok, string.Join("; ", result.Problems.Select(p => p.Message)));
-            Assert.Equal(2, result.LastSignedSeq);
+            Assert.Equal(entries.Count, result.LastSignedSeq);
 
             var received = new List<string>();
-            while (received.Count < 3)
+            while (received.Count < entries.Count + 1)
             {
                 var datagram = await syslog.ReceiveAsync().WaitAsync(TimeSpan.FromSeconds(10));
                 received.Add(System.Text.Encoding.UTF8.GetString(datagram.Buffer));
             }
             // Facility 13 (log audit) * 8 + severity 5 (notice) = 109; signed heads are informational (110).
-            Assert.StartsWith("<109>1 ", received[0], StringComparison.Ordinal);
-            Assert.Contains("\"action\":\"user.create\"", received[0], StringComparison.Ordinal);
-            Assert.StartsWith("<110>1 ", received[2], StringComparison.Ordinal);
+            var create = Assert.Single(received, r => r.Contains("\"action\":\"user.create\"", StringComparison.Ordinal));
+            Assert.StartsWith("<109>1 ", create, StringComparison.Ordinal);
+            Assert.StartsWith("<110>1 ", received[^1], StringComparison.Ordinal);
+            Assert.Contains("\"type\":\"audit.head\"", received[^1], StringComparison.Ordinal);
         }
         finally
         {
