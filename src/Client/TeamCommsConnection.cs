@@ -165,6 +165,11 @@ public sealed class TeamCommsConnection : IAsyncDisposable
         }
         CloseCode = (int?)socket.CloseStatus;
         CloseReason = socket.CloseStatusDescription;
+        if (CloseCode == Protocol.CloseCode.Wiped && WipeReason is null)
+        {
+            // The close code alone means "wipe" (the Wipe frame may not have made it before the close).
+            WipeReason = CloseReason ?? "wiped";
+        }
         socket.Dispose();
         _connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         foreach (var (id, pending) in _pending)
