@@ -401,7 +401,9 @@ internal sealed partial class DirectoryService : IDisposable
             if (fieldByte == KeyCodec.IndexName)
             {
                 // A name is indexed under each of its words; report each person once, under their first matching one.
-                var first = DirectoryIndex.NameSuffixes(entry.Profile.DisplayName).Where(s => s.StartsWith(prefix, StringComparison.Ordinal)).Min(StringComparer.Ordinal);
+                // (None matches for a moment while a rename's index rows are committed and the snapshot not yet swapped.)
+                var first = DirectoryIndex.NameSuffixes(entry.Profile.DisplayName).Where(s => s.StartsWith(prefix, StringComparison.Ordinal))
+                    .DefaultIfEmpty().Min(StringComparer.Ordinal);
                 if (first != value)
                 {
                     continue;
