@@ -409,6 +409,10 @@ internal sealed partial class DirectoryService : IDisposable
                     continue;
                 }
             }
+            else if (DirectoryIndex.Clean(fieldByte == KeyCodec.IndexDepartment ? entry.Profile.Department : entry.Profile.Title) != value)
+            {
+                continue; // the same moment as above
+            }
             if (results.Count == limit)
             {
                 next = System.Buffers.Text.Base64Url.EncodeToString(lastKey!);
