@@ -69,6 +69,8 @@ public enum ErrorCode
     RoomArchived = 30,
     /// <summary>A company policy forbids the action. The message names the policy.</summary>
     PolicyViolation = 31,
+    /// <summary>A directory rule does not parse or names an unknown attribute. The message says where and why.</summary>
+    InvalidRule = 32,
 }
 
 /// <summary>Names and HTTP statuses of <see cref="ErrorCode"/> values.</summary>

@@ -54,6 +54,6 @@ internal static class ProvisioningEndpoints
     }
 
     /// <summary>One session per created user; tokens in the order of <paramref name="users"/>.</summary>
-    public static List<string> IssueSessions(AccountService accounts, IReadOnlyList<UserRecord> users, string? deviceName, string address) =>
-        users.Select(u => accounts.IssueProvisionedSession(u, string.IsNullOrWhiteSpace(deviceName) ? "provisioned" : deviceName, address)).ToList();
+    public static List<string> IssueSessions(AccountService accounts, IEnumerable<(long Key, string UserId)> users, string? deviceName, string address) =>
+        users.Select(u => accounts.IssueProvisionedSession(u.Key, u.UserId, string.IsNullOrWhiteSpace(deviceName) ? "provisioned" : deviceName, address)).ToList();
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using TeamComms.Server.Accounts;
 using TeamComms.Server.Api;
 using TeamComms.Server.Connections;
+using TeamComms.Server.CompanyDirectory;
 using TeamComms.Server.FanOut;
 using TeamComms.Server.Keys;
 using TeamComms.Server.Storage.Encryption;
@@ -65,12 +66,14 @@ public static class TeamCommsServiceCollectionExtensions
             sp.GetRequiredService<ServerIdentity>().ServerName,
             sp.GetRequiredService<FanOutHub>(),
             sp.GetRequiredService<ServerMetrics>(),
-            sp.GetRequiredService<ILogger<LocalRoomLog>>()));
+            sp.GetRequiredService<ILogger<LocalRoomLog>>(),
+            sp.GetService<IRoomPolicy>()));
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<AccountService>();
         services.AddSingleton<ClientCalls>();
         services.AddSingleton<ConnectionServices>();
         services.AddHostedService<TeamCommsLifecycle>();
+        services.AddTeamCommsDirectory(configuration);
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;

@@ -34,6 +34,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
     private readonly ICommitSink _sink;
     private readonly ILogger _logger;
     private readonly ServerMetrics _metrics;
+    private readonly IRoomPolicy? _policy;
     private readonly Thread _thread;
 
     // Sequencer-thread state. "Working" values run ahead during a batch; the others are committed.
@@ -52,8 +53,10 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
     private long _workingRoomKey;
 
     public LocalRoomLog(RocksStore store, RoomRegistry rooms, RoomStore roomStore, EventStore events, AccountStore accounts,
-        TimeProvider time, StorageOptions options, string serverName, ICommitSink sink, ServerMetrics metrics, ILogger<LocalRoomLog> logger)
+        TimeProvider time, StorageOptions options, string serverName, ICommitSink sink, ServerMetrics metrics, ILogger<LocalRoomLog> logger,
+        IRoomPolicy? policy = null)
     {
+        _policy = policy;
         _store = store;
         _batch = new StoreBatch(store);
         _rooms = rooms;
@@ -285,6 +288,8 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 StateProposal p => SequenceState(request, p),
                 ReadMarkerProposal p => SequenceReadMarker(request, p),
                 ProvisionRoomProposal p => SequenceProvision(request, p),
+                SystemProposal p => SequenceSystem(request, p),
+                ArchiveProposal p => SequenceArchive(request, p),
                 _ => (ErrorCode.Internal, "unknown proposal"),
             };
             if (error is { } e)
@@ -387,6 +392,10 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 {
                     return userError;
                 }
+                if (_policy?.CheckInvite(p.Actor, state, target) is { } inviteRefusal)
+                {
+                    return (ErrorCode.PolicyViolation, inviteRefusal);
+                }
                 membership = Membership.Invite;
                 role = RoomRoles.Member;
                 break;
@@ -406,6 +415,10 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 {
                     return (ErrorCode.NotMember, "you are not a member of this room");
                 }
+                if (current is { Membership: Membership.Join, Managed: true })
+                {
+                    return (ErrorCode.PolicyViolation, "your membership of this room follows the company directory; an admin can exclude you");
+                }
                 membership = Membership.Leave;
                 break;
             case MembershipAction.Kick:
@@ -420,6 +433,10 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 if (target != actor && RoomRoles.Rank(current.Role) >= actorRank && actorRank < RoomRoles.Rank(RoomRoles.Owner))
                 {
                     return (ErrorCode.Forbidden, "you cannot remove a member of equal or higher role");
+                }
+                if (current is { Membership: Membership.Join, Managed: true })
+                {
+                    return (ErrorCode.PolicyViolation, $"{target} is a member through a company directory rule; an admin can add an exclusion instead");
                 }
                 membership = Membership.Leave;
                 break;
@@ -474,6 +491,10 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
             {
                 return error;
             }
+        }
+        if (_policy?.CheckCreate(p.Actor, p.Kind, p.Invite) is { } createRefusal)
+        {
+            return (ErrorCode.PolicyViolation, createRefusal);
         }
         var key = _workingRoomKey++;
         var roomId = Identifiers.NewRoomId(_serverName);
@@ -629,8 +650,15 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         return seq;
     }
 
-    private CommittedEvent AppendMember(Room room, string actor, string target, string membership, string role, string? reason)
+    /// <param name="userKey">The target's user key when the caller knows it (a user created in this very batch is not readable yet).</param>
+    /// <param name="managed">Whether a join comes from a directory rule; null keeps the current flag for a member who stays joined.</param>
+    /// <param name="by">Who caused a server-made change (goes into the event's <c>by</c>).</param>
+    private CommittedEvent AppendMember(Room room, string actor, string target, string membership, string role, string? reason,
+        long? userKey = null, bool? managed = null, string? by = null)
     {
+        var previous = room.Working.State.Member(target);
+        var isManaged = membership == Membership.Join
+            && (managed ?? (previous is { Membership: Membership.Join, Managed: true }));
         var content = new Dictionary<string, object?>
         {
             ["user"] = target,
@@ -641,19 +669,73 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         {
             content["reason"] = reason;
         }
+        if (by is not null)
+        {
+            content["by"] = by;
+        }
+        if (isManaged)
+        {
+            content["via"] = "rule";
+        }
         var ev = AppendEvent(room, actor, EventTypes.Member, MsgPackValue.ToCanonicalMap(content), new MembershipChange(target, membership));
-        var previous = room.Working.State.Member(target);
         var joinSeq = membership == Membership.Join
             ? (previous?.Membership == Membership.Join ? previous.JoinSeq : ev.Seq)
             : previous?.JoinSeq ?? 0;
-        var info = new MemberInfo(membership, role, ev.Pos, ev.Seq, joinSeq);
+        var info = new MemberInfo(membership, role, ev.Pos, ev.Seq, joinSeq, isManaged);
         room.Working = room.Working with { State = room.Working.State.WithMember(target, info) };
-        _batch.PutMember(room.Key, target, new MemberRecord(membership, role, ev.Pos, ev.Seq, joinSeq));
-        if (_accounts.FindUserKey(target) is { } userKey)
+        _batch.PutMember(room.Key, target, new MemberRecord(membership, role, ev.Pos, ev.Seq, joinSeq, isManaged));
+        if ((userKey ?? _accounts.FindUserKey(target)) is { } key)
         {
-            _batch.PutUserRoom(userKey, room.Key, new UserRoomRecord(membership, ev.Pos, ev.Seq));
+            _batch.PutUserRoom(key, room.Key, new UserRoomRecord(membership, ev.Pos, ev.Seq));
         }
         return ev;
+    }
+
+    private (ErrorCode Code, string Message)? SequenceSystem(Request request, SystemProposal p)
+    {
+        _batch.Apply(p.Writes);
+        foreach (var want in p.Wants)
+        {
+            var room = _rooms.Get(want.RoomKey);
+            if (room is null)
+            {
+                continue;
+            }
+            var state = room.Working.State;
+            if (MembershipWant.Decide(state.Member(want.UserId), want.Kind, state.Archived, want.Role) is not { } change)
+            {
+                continue;
+            }
+            request.Events.Add(AppendMember(room, p.Actor.UserId, want.UserId, change.Membership, change.Role, want.Reason,
+                want.UserKey, change.Managed, p.By));
+        }
+        return null;
+    }
+
+    private (ErrorCode Code, string Message)? SequenceArchive(Request request, ArchiveProposal p)
+    {
+        var room = _rooms.Find(p.RoomId);
+        if (room is null)
+        {
+            return (ErrorCode.UnknownRoom, $"no room {p.RoomId}");
+        }
+        var state = room.Working.State;
+        if (!p.Privileged && RoomRoles.Rank(state.RoleOf(p.Actor.UserId)) < RoomRoles.Rank(RoomRoles.Owner))
+        {
+            return state.IsJoined(p.Actor.UserId)
+                ? (ErrorCode.Forbidden, "only the room's owners or a company admin can archive or unarchive it")
+                : (ErrorCode.NotMember, "you are not a member of this room");
+        }
+        if (state.Archived == p.Archived)
+        {
+            return (ErrorCode.Conflict, p.Archived ? "the room is already archived" : "the room is not archived");
+        }
+        request.Events.Add(AppendEvent(room, p.Actor.UserId, EventTypes.Archived,
+            MsgPackValue.ToCanonicalMap(new Dictionary<string, object?> { ["archived"] = p.Archived }), null));
+        room.Working = room.Working with { State = room.Working.State with { Archived = p.Archived } };
+        PutRoomRecord(room);
+        request.RoomId = room.RoomId;
+        return null;
     }
 
     private CommittedEvent AppendEvent(Room room, string sender, string type, byte[] content, MembershipChange? membership)
