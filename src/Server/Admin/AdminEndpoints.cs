@@ -56,9 +56,13 @@ internal static class AdminEndpoints
             });
         });
 
-        admin.MapPost("/users/bulk", async (BulkUsersRequest? body, HttpContext context, AccountService accounts, ProvisioningService provisioning) =>
+        admin.MapPost("/users/bulk", async (BulkUsersRequest? body, HttpContext context, AccountService accounts, ProvisioningService provisioning, AuditLog audit) =>
         {
-            var (_, by) = Access.Require(context, accounts, Access.People);
+            var (session, by) = Access.Require(context, accounts, Access.People);
+            if (body?.Sessions == true && !session.Roles.Contains(CompanyRoles.Admin))
+            {
+                throw new ApiException(ErrorCode.Forbidden, "issuing sessions for new users needs the admin role");
+            }
             if (body?.Users is not { Count: > 0 and <= 20_000 } users || body.Password is not { } password)
             {
                 throw new ApiException(ErrorCode.BadRequest, "users (1 to 20000) and password are required");
@@ -67,11 +71,14 @@ internal static class AdminEndpoints
                 new ProfileRecord { UserKey = 0, DisplayName = u.DisplayName ?? u.Username ?? "" })).ToList(), password).ConfigureAwait(false);
             if (body.Sessions == true)
             {
+                var tokens = ProvisioningEndpoints.IssueSessions(accounts, created.Select(u => (u.Key, u.UserId)), body.DeviceName, Bearer.Address(context));
+                await audit.RecordAsync(by.Event("sessions.issue_bulk", $"{tokens.Count} new users",
+                    new Dictionary<string, string> { ["count"] = tokens.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) })).ConfigureAwait(false);
                 return Results.Ok(new
                 {
                     created = created.Count,
                     user_ids = created.Select(u => u.UserId),
-                    access_tokens = ProvisioningEndpoints.IssueSessions(accounts, created.Select(u => (u.Key, u.UserId)), body.DeviceName, Bearer.Address(context)),
+                    access_tokens = tokens,
                 });
             }
             return Results.Ok(new { created = created.Count, user_ids = created.Select(u => u.UserId) });

@@ -4,6 +4,8 @@ using Microsoft.AspNetCore.Routing;
 using TeamComms.Protocol;
 using TeamComms.Server.Accounts;
 using TeamComms.Server.Api;
+using TeamComms.Server.Audit;
+using TeamComms.Server.CompanyDirectory;
 using TeamComms.Server.Rooms;
 using TeamComms.Server.Storage;
 
@@ -29,9 +31,9 @@ internal static class ProvisioningEndpoints
 
     public static void Map(IEndpointRouteBuilder app)
     {
-        app.MapPost("/v1/admin/rooms/bulk", async (BulkRoomsRequest? body, HttpContext context, AccountService accounts, IRoomLog log) =>
+        app.MapPost("/v1/admin/rooms/bulk", async (BulkRoomsRequest? body, HttpContext context, AccountService accounts, IRoomLog log, AuditLog audit) =>
         {
-            var admin = Bearer.RequireRole(context, accounts, CompanyRoles.Admin);
+            var (admin, by) = Access.Require(context, accounts, Access.Admin);
             if (body?.Rooms is not { Count: > 0 and <= MaxRoomsPerRequest } rooms)
             {
                 throw new ApiException(ErrorCode.BadRequest, $"rooms (1 to {MaxRoomsPerRequest}) are required");
@@ -44,6 +46,13 @@ internal static class ProvisioningEndpoints
             var appends = rooms.Select(r => log.AppendAsync(new ProvisionRoomProposal(admin.Actor, r.Name ?? "",
                 (r.Members ?? []).Select(m => m.Contains('@') ? m : accounts.UserIdFor(m)).ToList()))).ToList();
             var outcomes = await Task.WhenAll(appends).ConfigureAwait(false);
+            var created = outcomes.Count(o => o.Ok);
+            await audit.RecordAsync(by.Event("rooms.provision_bulk", $"{created} rooms",
+                new Dictionary<string, string>
+                {
+                    ["rooms"] = created.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ["members"] = rooms.Sum(r => r.Members?.Count ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                })).ConfigureAwait(false);
             return Results.Ok(new
             {
                 rooms = outcomes.Select(o => o.Ok
