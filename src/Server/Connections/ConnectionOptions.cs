@@ -20,10 +20,11 @@ public sealed class ConnectionOptions
     /// <summary>
     /// Run Kestrel's socket continuations inline (Kestrel's <c>UnsafePreferInlineScheduling</c>): a connection
     /// writer's flush performs the send syscall on its own thread instead of handing it to Kestrel's I/O queue.
-    /// Application code never blocks on a socket thread here (every handler awaits), which is what the option needs.
-    /// See docs/benchmarks.md for the measured effect.
+    /// Off by default: the measured gain was within noise (docs/benchmarks.md), and with it on, any request handler
+    /// that works synchronously (a large CSV import, a RocksDB scan) would run on a socket thread and stall I/O for
+    /// other connections.
     /// </summary>
-    public bool InlineSocketScheduling { get; set; } = true;
+    public bool InlineSocketScheduling { get; set; }
 
     /// <summary>
     /// Start an idle connection's writer on the fan-out dispatcher thread itself instead of handing it to the thread
