@@ -212,6 +212,11 @@ internal sealed partial class ClientConnection
                 SendError(send.RequestId, outcome.Error!.Value, outcome.Message!);
                 return;
             }
+            if (outcome.Forwarded is { } forwarded)
+            {
+                await SendForwardedAsync(send, forwarded, started).ConfigureAwait(false);
+                return;
+            }
             var ev = outcome.Events[0];
             _services.Metrics.RecordSendToDurable(_services.Time.GetElapsedTime(started));
             SendControl(ServerFrameWriter.ToArray(b => ServerFrameWriter.WriteAck(b, send.RequestId, ev.RoomId, ev.Seq, ev.Id, ev.Timestamp)));

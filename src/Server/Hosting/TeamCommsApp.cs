@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using TeamComms.Server.Admin;
 using TeamComms.Server.Api;
 using TeamComms.Server.Connections;
+using TeamComms.Server.Federation;
 using TeamComms.Server.FanOut;
 using TeamComms.Server.Rooms;
 using TeamComms.Server.Storage;
@@ -51,6 +52,7 @@ public static class TeamCommsApp
         app.Map("/v1/ws", WebSocketEndpoint.HandleAsync);
         AccountEndpoints.Map(app);
         AdminEndpoints.Map(app);
+        FederationEndpoints.Map(app);
         app.Lifetime.ApplicationStopped.Register(() =>
         {
             // Order matters: stop taking appends (the log drains its queue), stop dispatching, then close RocksDB.

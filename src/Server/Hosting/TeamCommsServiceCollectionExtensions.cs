@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using TeamComms.Server.Accounts;
 using TeamComms.Server.Api;
 using TeamComms.Server.Connections;
+using TeamComms.Server.Federation;
 using TeamComms.Server.FanOut;
 using TeamComms.Server.Rooms;
 using TeamComms.Server.Storage;
@@ -58,14 +59,16 @@ public static class TeamCommsServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<StorageOptions>>().Value,
             sp.GetRequiredService<ServerIdentity>().ServerName,
-            sp.GetRequiredService<FanOutHub>(),
+            new CompositeCommitSink([sp.GetRequiredService<FanOutHub>(), .. sp.GetServices<ICommitSink>()]),
             sp.GetRequiredService<ServerMetrics>(),
-            sp.GetRequiredService<ILogger<LocalRoomLog>>()));
+            sp.GetRequiredService<ILogger<LocalRoomLog>>(),
+            sp.GetService<IRoomFederation>()));
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<AccountService>();
         services.AddSingleton<ClientCalls>();
         services.AddSingleton<ConnectionServices>();
         services.AddHostedService<TeamCommsLifecycle>();
+        services.AddTeamCommsFederation(configuration);
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;

@@ -52,8 +52,10 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
     private long _workingRoomKey;
 
     public LocalRoomLog(RocksStore store, RoomRegistry rooms, RoomStore roomStore, EventStore events, AccountStore accounts,
-        TimeProvider time, StorageOptions options, string serverName, ICommitSink sink, ServerMetrics metrics, ILogger<LocalRoomLog> logger)
+        TimeProvider time, StorageOptions options, string serverName, ICommitSink sink, ServerMetrics metrics, ILogger<LocalRoomLog> logger,
+        IRoomFederation? federation = null)
     {
+        _federation = federation;
         _store = store;
         _batch = new StoreBatch(store);
         _rooms = rooms;
@@ -225,6 +227,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 _sink.OnCommitted([.. _batchEvents]);
                 _metrics.RecordCommit(_batchEvents.Count, _time.GetElapsedTime(started));
             }
+            AfterCommitFederation();
             foreach (var item in _items)
             {
                 item.Complete();
@@ -248,6 +251,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         }
         _workingPos = _lastPos;
         _workingRoomKey = _nextRoomKey;
+        RollbackFederation();
         foreach (var item in _items)
         {
             item.Fail(code, message);
@@ -264,6 +268,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         _created.Clear();
         _batchTxns.Clear();
         _batchMarkers.Clear();
+        ClearFederationBatch();
     }
 
     // ---- sequencing ---------------------------------------------------------------------------------------------
@@ -279,6 +284,9 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 CreateRoomProposal p => SequenceCreate(request, p),
                 StateProposal p => SequenceState(request, p),
                 ReadMarkerProposal p => SequenceReadMarker(request, p),
+                RemoteProposal p => SequenceRemote(request, p),
+                FollowerEventsProposal p => SequenceFollower(request, p),
+                ContentFillProposal p => SequenceContentFill(request, p),
                 _ => (ErrorCode.Internal, "unknown proposal"),
             };
             if (error is { } e)
@@ -300,6 +308,10 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
             request.Leader = leader; // same transaction twice in one batch: share the first one's outcome
             return null;
         }
+        if (ResumeForwarded(request, p))
+        {
+            return null; // already forwarded to the room's hub and not yet back
+        }
         if (_roomStore.FindTransaction(p.Actor.SessionKey, p.TransactionId) is { } existing)
         {
             if (!_events.TryGet(existing.RoomKey, existing.Seq, out var stored))
@@ -315,22 +327,14 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         {
             return (ErrorCode.UnknownRoom, $"no room {p.RoomId}");
         }
-        var state = room.Working.State;
-        if (!state.IsJoined(p.Actor.UserId))
+        if (CheckSend(room.Working.State, p.Actor.UserId, p.Type) is { } refused)
         {
-            return (ErrorCode.NotMember, $"you are not a member of {p.RoomId}");
+            return refused;
         }
-        if (state.Archived)
+        if (IsHostedElsewhere(room))
         {
-            return (ErrorCode.RoomArchived, "the room is archived and read-only");
-        }
-        if (!EventTypes.IsClientSendable(p.Type))
-        {
-            return (ErrorCode.InvalidEventType, $"'{p.Type}' cannot be sent; use 'message' or an 'x.' type");
-        }
-        if (state.Kind == RoomKinds.Announcement && RoomRoles.Rank(state.RoleOf(p.Actor.UserId)) < RoomRoles.Rank(RoomRoles.Poster))
-        {
-            return (ErrorCode.Forbidden, "only posters, moderators and owners post in an announcement room");
+            _batchTxns[txnKey] = request;
+            return Forward(request, room, p.Actor, p.Type, p.Content, p.TransactionId);
         }
         var ev = AppendEvent(room, p.Actor.UserId, p.Type, p.Content, null);
         request.Events.Add(ev);
@@ -418,6 +422,10 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
             default:
                 return (ErrorCode.BadRequest, "unknown membership action");
         }
+        if (IsHostedElsewhere(room))
+        {
+            return Forward(request, room, p.Actor, EventTypes.Member, MemberContent(target, membership, role, p.Reason), "");
+        }
         var ev = AppendMember(room, actor, target, membership, role, p.Reason);
         request.Events.Add(ev);
         request.RoomId = room.RoomId;
@@ -432,7 +440,9 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         }
         if (Identifiers.ServerOf(userId) != _serverName)
         {
-            return (ErrorCode.UnknownUser, $"{userId} is on another server and this server does not federate with it");
+            return _federation is { Enabled: true }
+                ? _federation.CheckRemoteUser(userId)
+                : (ErrorCode.UnknownUser, $"{userId} is on another server and this server does not federate with it");
         }
         var user = _accounts.FindUser(userId);
         if (user is null)
@@ -545,6 +555,10 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 }
                 var field = p.Type == EventTypes.Name ? "name" : "topic";
                 var value = fields.RequiredString(field, p.Type == EventTypes.Name ? 256 : 4096);
+                if (IsHostedElsewhere(room))
+                {
+                    return Forward(request, room, p.Actor, p.Type, MsgPackValue.ToCanonicalMap(new Dictionary<string, object?> { [field] = value }), "");
+                }
                 request.Events.Add(AppendEvent(room, p.Actor.UserId, p.Type, MsgPackValue.ToCanonicalMap(new Dictionary<string, object?> { [field] = value }), null));
                 room.Working = room.Working with
                 {
@@ -568,6 +582,10 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 if (!ownerCanDoAnything && (RoomRoles.Rank(role) >= rank || RoomRoles.Rank(member.Role) >= rank))
                 {
                     return (ErrorCode.Forbidden, "you can only change roles below your own");
+                }
+                if (IsHostedElsewhere(room))
+                {
+                    return Forward(request, room, p.Actor, EventTypes.Member, MemberContent(target, Membership.Join, role, null), "");
                 }
                 request.Events.Add(AppendMember(room, p.Actor.UserId, target, Membership.Join, role, null));
                 break;
@@ -621,7 +639,8 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         return seq;
     }
 
-    private CommittedEvent AppendMember(Room room, string actor, string target, string membership, string role, string? reason)
+    /// <summary>The canonical content of a member event; a remote server proposing one builds the same bytes.</summary>
+    private static byte[] MemberContent(string target, string membership, string role, string? reason)
     {
         var content = new Dictionary<string, object?>
         {
@@ -633,7 +652,23 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         {
             content["reason"] = reason;
         }
-        var ev = AppendEvent(room, actor, EventTypes.Member, MsgPackValue.ToCanonicalMap(content), new MembershipChange(target, membership));
+        return MsgPackValue.ToCanonicalMap(content);
+    }
+
+    private CommittedEvent AppendMember(Room room, string actor, string target, string membership, string role, string? reason)
+    {
+        var ev = AppendEvent(room, actor, EventTypes.Member, MemberContent(target, membership, role, reason), new MembershipChange(target, membership));
+        SetMember(room, target, membership, role, ev);
+        if (membership is Membership.Invite or Membership.Join)
+        {
+            NoteRemoteParticipant(room, target);
+        }
+        return ev;
+    }
+
+    /// <summary>Applies a member event to the working state and the member rows.</summary>
+    private void SetMember(Room room, string target, string membership, string role, CommittedEvent ev)
+    {
         var previous = room.Working.State.Member(target);
         var joinSeq = membership == Membership.Join
             ? (previous?.Membership == Membership.Join ? previous.JoinSeq : ev.Seq)
@@ -645,11 +680,15 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         {
             _batch.PutUserRoom(userKey, room.Key, new UserRoomRecord(membership, ev.Pos, ev.Seq));
         }
-        return ev;
     }
 
     private CommittedEvent AppendEvent(Room room, string sender, string type, byte[] content, MembershipChange? membership)
     {
+        if (_expectedContent is { } expected && !expected.AsSpan().SequenceEqual(content))
+        {
+            // Before any change: the remote proposal is refused and nothing of it is staged.
+            ProtocolException.Throw(ErrorCode.EventInvalid, "the proposed content does not match what the room's state produces for this action");
+        }
         var view = room.Working;
         var head = view.Head;
         var seq = head.Seq + 1;
@@ -662,7 +701,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         var pos = ++_workingPos;
         _wire.Clear();
         var w = new MessagePackWriter(_wire);
-        EventCodec.Write(ref w, EventCodec.CurrentVersion, id, room.RoomId, seq, prev, sender, type, ts, contentHash, content, redacted: false);
+        EventCodec.Write(ref w, EventCodec.CurrentVersion, id, room.RoomId, seq, prev, sender, type, ts, contentHash, content, redacted: false, _originElement);
         w.Flush();
         var count = head.MessageCount + (EventTypes.CountsAsUnread(type) ? 1 : 0);
         var stored = StoredEvent.Build(pos, _wire.WrittenSpan, count, out _);

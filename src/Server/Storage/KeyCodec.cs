@@ -7,7 +7,7 @@ namespace TeamComms.Server.Storage;
 /// Every RocksDB key layout in one place. Integers are big-endian so that byte order equals numeric order:
 /// a room's events <c>roomKey ‖ seq</c> are one contiguous range scan.
 /// </summary>
-internal static class KeyCodec
+internal static partial class KeyCodec
 {
     public const int RoomSeqSize = 16;
 

@@ -17,6 +17,8 @@ internal sealed partial class RocksStore : IDisposable
     [
         "meta", "events", "rooms", "room_ids", "room_members", "user_rooms", "users", "user_names",
         "sessions", "session_tokens", "user_sessions", "txns", "read_markers", "cursors", "setup_tokens",
+        // Federation (RocksStore.Federation.cs): partners, keys and pending sends; outboxes; push cursors; proposal nonces.
+        "federation", "fed_outbox", "fed_cursors", "fed_nonces",
     ];
 
     private readonly RocksDb _db;
