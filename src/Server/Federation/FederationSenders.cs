@@ -14,6 +14,7 @@ internal sealed class FederationSenders : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _started;
+    private int _disposed;
 
     public FederationSenders(FederationStore store, EventStore events, RoomRegistry rooms, FederationClient client, ServerKeyRing keys,
         PartnerTable partners, ForwardRegistry forwards, IFederationAudit audit, TimeProvider time, IOptions<FederationOptions> options,
@@ -131,6 +132,10 @@ internal sealed class FederationSenders : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         await _stop.CancelAsync().ConfigureAwait(false);
         foreach (var sender in _senders.Values)
         {

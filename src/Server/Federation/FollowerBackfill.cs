@@ -142,6 +142,10 @@ internal sealed partial class FollowerBackfill(FederationStore store, EventStore
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         _queue.Writer.TryComplete();
         await _stop.CancelAsync().ConfigureAwait(false);
         if (_worker is not null)
@@ -150,6 +154,8 @@ internal sealed partial class FollowerBackfill(FederationStore store, EventStore
         }
         _stop.Dispose();
     }
+
+    private int _disposed;
 
     [LoggerMessage(EventId = 7401, Level = LogLevel.Information, Message = "Backfill of {Room} failed, retrying in {Seconds:0.0} s: {Reason}")]
     private static partial void LogBackfillRetry(ILogger logger, string room, double seconds, string reason);
