@@ -364,11 +364,7 @@ internal sealed partial class DestinationSender
                 allAnswered = false;
                 continue;
             }
-            if (answer.Ok)
-            {
-                _owner.Forwards.Complete(p.Origin.Nonce, ForwardResult.Ordered(answer.Seq, answer.Id!.Value, answer.Timestamp));
-            }
-            else
+            if (!answer.Ok)
             {
                 var code = ErrorCodes.TryParse(answer.Error!, out var parsed) ? parsed : ErrorCode.Forbidden;
                 if (_owner.Store.GetPending(p.Origin.Nonce) is { } record)
@@ -377,6 +373,8 @@ internal sealed partial class DestinationSender
                 }
                 _owner.Forwards.Complete(p.Origin.Nonce, ForwardResult.Refused(code, $"{Destination}: {answer.Message}"));
             }
+            // An ordered proposal's waiter completes when the event arrives in the hub's push and is stored here, so
+            // that a client acknowledged for a send or a join finds it in this server's copy of the room.
         }
         if (pending.LastOutboxSeq > 0)
         {

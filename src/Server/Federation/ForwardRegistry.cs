@@ -4,8 +4,8 @@ using TeamComms.Server.Rooms;
 namespace TeamComms.Server.Federation;
 
 /// <summary>
-/// Waiters for forwarded proposals, by nonce. Completed by whichever comes first: the hub's answer to the
-/// transaction, or the ordered event arriving in the hub's push.
+/// Waiters for forwarded proposals, by nonce. Completed when the ordered event arrives in the hub's push and is
+/// stored here, or when the hub refuses the proposal.
 /// </summary>
 internal sealed class ForwardRegistry
 {
