@@ -14,6 +14,7 @@ public sealed class FederatedServers : IAsyncDisposable
 {
     private readonly Dictionary<string, string?> _extra;
     private readonly TimeProvider? _time;
+    private Func<FederatedServer, Dictionary<string, string?>>? _perServer;
 
     private FederatedServers(Dictionary<string, string?> extra, TimeProvider? time)
     {
@@ -30,14 +31,15 @@ public sealed class FederatedServers : IAsyncDisposable
     public FederatedServer C => Servers[2];
 
     /// <summary>Starts <paramref name="count"/> servers; with <paramref name="partner"/>, every pair lists each other as partners.</summary>
-    public static async Task<FederatedServers> StartAsync(int count, Dictionary<string, string?>? settings = null, TimeProvider? time = null, bool partner = true)
+    public static async Task<FederatedServers> StartAsync(int count, Dictionary<string, string?>? settings = null, TimeProvider? time = null, bool partner = true,
+        Func<int, int, string>? name = null, Func<FederatedServer, Dictionary<string, string?>>? perServer = null)
     {
-        var cluster = new FederatedServers(settings ?? [], time);
+        var cluster = new FederatedServers(settings ?? [], time) { _perServer = perServer };
         for (var i = 0; i < count; i++)
         {
-            var name = $"{(char)('a' + i)}.test";
             var port = FreePort();
-            var server = new FederatedServer(name, port, TempDirectory.Create("tc-fed-" + (char)('a' + i)));
+            var serverName = name?.Invoke(i, port) ?? $"{(char)('a' + i)}.test";
+            var server = new FederatedServer(serverName, port, TempDirectory.Create("tc-fed-" + (char)('a' + i)));
             await server.StartAsync(cluster.Settings(server), time);
             cluster.Servers.Add(server);
         }
@@ -68,6 +70,10 @@ public sealed class FederatedServers : IAsyncDisposable
             ["TeamComms:Federation:RequestTimeout"] = "00:00:10",
         };
         foreach (var (k, v) in _extra)
+        {
+            settings[k] = v;
+        }
+        foreach (var (k, v) in _perServer?.Invoke(server) ?? [])
         {
             settings[k] = v;
         }
