@@ -17,12 +17,11 @@ internal sealed record ServerInRoom(bool Participates, long LastMembershipSeq, (
     /// within what one of its users could read through history. An event sent without content keeps its id, so the
     /// chain still verifies.
     /// </summary>
-    public bool ContentVisible(long seq, string type)
+    public bool ContentVisible(long seq, string type) => type.StartsWith("room.", StringComparison.Ordinal) || ContentVisible(seq);
+
+    /// <summary>True when the content of any event at <paramref name="seq"/> is visible to this server.</summary>
+    public bool ContentVisible(long seq)
     {
-        if (type.StartsWith("room.", StringComparison.Ordinal))
-        {
-            return true;
-        }
         foreach (var (from, to) in Visible)
         {
             if (seq >= from && seq <= to)

@@ -53,10 +53,12 @@ internal sealed class ServerKeyRing : IDisposable
     {
         lock (_lock)
         {
-            return _keys.OrderByDescending(k => k.ValidFrom)
+            return _verifyKeys ??= _keys.OrderByDescending(k => k.ValidFrom)
                 .Select(k => new VerifyKey(k.KeyId, k.PublicKey, k.ValidFrom, k.ValidUntil)).ToList();
         }
     }
+
+    private List<VerifyKey>? _verifyKeys;
 
     /// <summary>The signed key document served at <c>GET /v1/federation/keys</c>.</summary>
     public KeyDocument Document()
@@ -78,6 +80,7 @@ internal sealed class ServerKeyRing : IDisposable
             var fresh = NewKey(now);
             _store.PutOwnKeys([ended, fresh]);
             _keys = [.. _keys.Where(k => k.KeyId != old.KeyId), ended, fresh];
+            _verifyKeys = null;
             var previous = _current;
             Volatile.Write(ref _current, new Current(fresh.KeyId, SigningKey.Import(fresh.Seed)));
             // Signers that read the old key a moment ago may still be using it: leave it to the GC rather than dispose it under them.
