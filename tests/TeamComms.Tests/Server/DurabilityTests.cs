@@ -160,3 +160,29 @@ public class DurabilityTests
 
 [CollectionDefinition("processes", DisableParallelization = true)]
 public class ProcessCollection;
+
+public class UnsyncedWritesTests
+{
+    [Fact]
+    public async Task SyncWritesOff_StillCommitsAndSurvivesACleanRestart()
+    {
+        var server = await TestServer.StartAsync(new() { ["TeamComms:Storage:SyncWrites"] = "false" });
+        var alice = await server.CreateUserAsync();
+        string room;
+        await using (var a = await alice.ConnectAsync())
+        {
+            room = await a.CreateRoomAsync("fast");
+            for (var i = 0; i < 50; i++)
+            {
+                await a.SendTextAsync(room, $"m{i}");
+            }
+        }
+        server = await server.RestartAsync(new() { ["TeamComms:Storage:SyncWrites"] = "false" });
+        await using (server)
+        {
+            await using var a2 = await TeamCommsConnection.ConnectAsync(server.WebSocketUrl, alice.Token);
+            var page = await a2.HistoryAsync(room, forward: true, limit: 100);
+            Assert.Equal(50, page.Events.Count(e => e.Type == EventTypes.Message));
+        }
+    }
+}
