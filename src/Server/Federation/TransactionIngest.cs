@@ -19,7 +19,7 @@ namespace TeamComms.Server.Federation;
 /// signatures of events from other servers, continuity with the stored copy) before anything is stored; a batch
 /// that fails is refused whole and audited.
 /// </summary>
-internal sealed class TransactionIngest(IRoomLog log, RoomRegistry rooms, EventStore events, KeyCache keys, IFederationAudit audit,
+internal sealed class TransactionIngest(IRoomLog log, RoomRegistry rooms, EventStore events, FederationStore store, KeyCache keys, IFederationAudit audit,
     ServerIdentity identity, TimeProvider time, IOptions<ConnectionOptions> connectionOptions)
 {
     private const int RememberedTransactions = 64;
@@ -173,7 +173,10 @@ internal sealed class TransactionIngest(IRoomLog log, RoomRegistry rooms, EventS
         {
             return Refuse(FederationAuditKinds.BadSignature, ErrorCode.SignatureInvalid, $"checkpoint signature by {cp.KeyId} does not verify");
         }
-        // 4. Events proposed by other servers' users carry their server's signature over what they proposed.
+        // 4. Events proposed by other servers' users carry their server's signature over what they proposed, and a
+        //    signed proposal is ordered once: the same nonce at another place is a hub replaying it.
+        var roomKeyForNonces = rooms.Find(roomId)?.Key;
+        var nonces = new HashSet<(string, string)>();
         foreach (var v in decoded)
         {
             var e = v.Event;
@@ -190,6 +193,12 @@ internal sealed class TransactionIngest(IRoomLog log, RoomRegistry rooms, EventS
             {
                 return Refuse(FederationAuditKinds.BadSignature, ErrorCode.SignatureInvalid,
                     $"origin signature of the event at seq {e.Seq} by {e.Sender} does not verify: the hub may have altered it");
+            }
+            if (!nonces.Add((senderServer, sig.Nonce))
+                || (store.FindNonce(senderServer, sig.Nonce) is { } seen && (seen.RoomKey != roomKeyForNonces || seen.Seq != e.Seq)))
+            {
+                return Refuse(FederationAuditKinds.BadEvent, ErrorCode.EventInvalid,
+                    $"the proposal {sig.Nonce} of {e.Sender} at seq {e.Seq} was already ordered elsewhere: the hub replayed it");
             }
         }
         // 5. Continuity with this server's copy: already stored events must be identical (no fork); new ones must follow the head.

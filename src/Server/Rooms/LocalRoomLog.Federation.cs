@@ -354,6 +354,11 @@ internal sealed partial class LocalRoomLog
                 recordChanged = true;
                 break;
         }
+        if (e.Origin is { } signed)
+        {
+            // Remember which signed proposal sits where, so that a hub replaying it elsewhere is caught.
+            _batch.PutNonce(Identifiers.ServerOf(e.Sender), signed.Nonce, room.Key, e.Seq);
+        }
         if (e.Origin is { } origin && Identifiers.ServerOf(e.Sender) == _serverName)
         {
             // One of this server's forwarded proposals, back from the hub: the client's retry now finds the event.

@@ -110,6 +110,24 @@ public class FederationRefusalTests(TwoServers servers) : IClassFixture<TwoServe
     }
 
     [Fact]
+    public async Task HubReplayingASignedProposal_IsCaughtByItsNonce()
+    {
+        await using var shared = await servers.SharedRoomAsync();
+        var ack = await shared.B.SendTextAsync(shared.RoomId, "say it once");
+        var events = await shared.BEvents.WaitAsync(es => es.Any(e => e.RoomId == shared.RoomId && e.Seq == ack.Seq));
+        var real = events.Single(e => e.RoomId == shared.RoomId && e.Seq == ack.Seq);
+        var head = TwoServers.HeadOf(Cluster.B, shared.RoomId);
+        // The same signed proposal ordered a second time: its origin signature is valid, but its nonce was used.
+        var replayed = FederationProbe.Forge(shared.RoomId, head.Seq, head.Id, shared.Bob.UserId, "say it once", FederationProbe.Now(Cluster.A), real.Origin);
+        var (_, result, _) = await FederationProbe.SendTransactionAsync(Cluster.A, Cluster.B, [FederationProbe.Batch(Cluster.A, shared.RoomId, [replayed])]);
+        Assert.Equal("event_invalid", result!.Rooms.Single().Error);
+        await Cluster.B.WaitForAuditAsync(FederationAuditKinds.BadEvent, "replayed it");
+        Assert.Equal(head, TwoServers.HeadOf(Cluster.B, shared.RoomId));
+
+        await AssertNothingLostAsync(shared, head.Seq);
+    }
+
+    [Fact]
     public async Task EventsOfARoomTheSenderDoesNotHost_AreRefused()
     {
         await using var shared = await servers.SharedRoomAsync();
