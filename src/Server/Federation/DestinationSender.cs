@@ -238,13 +238,21 @@ internal sealed partial class DestinationSender
             outboxDirty = _outboxDirty;
             _outboxDirty = false;
         }
+        var bytes = 0L;
+        var full = false;
         if (outboxDirty)
         {
             foreach (var (seq, entry) in _owner.Store.ReadOutbox(Destination, options.MaxProposalsPerTransaction))
             {
+                if (bytes + entry.Length > MaxTransactionBytes / 2 && proposals.Count > 0)
+                {
+                    full = true; // large contents: the rest goes in the next transaction
+                    break;
+                }
                 try
                 {
                     proposals.Add(ProposalItem.Read(entry));
+                    bytes += entry.Length;
                 }
                 catch (ProtocolException ex)
                 {
@@ -252,7 +260,7 @@ internal sealed partial class DestinationSender
                 }
                 lastOutboxSeq = seq;
             }
-            if (proposals.Count == options.MaxProposalsPerTransaction)
+            if (full || proposals.Count == options.MaxProposalsPerTransaction)
             {
                 lock (_lock)
                 {
@@ -263,7 +271,6 @@ internal sealed partial class DestinationSender
         var rooms = new List<RoomBatch>();
         var ranges = new List<RoomRange>();
         var budget = options.MaxEventsPerTransaction;
-        var bytes = 0L;
         List<KeyValuePair<long, long>> dirty;
         lock (_lock)
         {

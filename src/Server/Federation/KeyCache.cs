@@ -20,6 +20,10 @@ internal sealed partial class KeyCache(FederationStore store, ServerKeyRing ring
 {
     private readonly FederationOptions _options = options.Value;
     private readonly ConcurrentDictionary<string, Entry> _servers = new(StringComparer.Ordinal);
+    private long _fetches;
+
+    /// <summary>Key documents fetched so far (for status and tests).</summary>
+    public long Fetches => Interlocked.Read(ref _fetches);
 
     /// <summary>
     /// The key <paramref name="keyId"/> of <paramref name="server"/> if it was valid at <paramref name="timestamp"/>;
@@ -100,6 +104,7 @@ internal sealed partial class KeyCache(FederationStore store, ServerKeyRing ring
                 LogFetchFailed(logger, server, ex.Message);
                 return;
             }
+            Interlocked.Increment(ref _fetches);
             KeyDocument doc;
             byte[] input;
             try

@@ -173,4 +173,35 @@ public class FederationOutageTests
         Assert.Equal(atHub.Events.Select(e => e.Id), atB.Events.Select(e => e.Id));
         Assert.Equal(0, cluster.B.Services.GetRequiredService<TeamComms.Server.Storage.FederationStore>().OutboxCount("a.test"));
     }
+
+    [Fact]
+    public async Task PartnerKeys_AreCachedUntilTheirDocumentExpires_ThenRefreshed()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var cluster = await FederatedServers.StartAsync(2, new() { ["TeamComms:Federation:KeyDocumentLifetime"] = "00:10:00" }, time);
+        var alice = await cluster.A.CreateUserAsync("alice");
+        var bob = await cluster.B.CreateUserAsync("bob");
+        await using var a = await alice.ConnectAsync();
+        await using var b = await bob.ConnectAsync();
+        await using var events = new EventCollector(b);
+        var room = await a.CreateRoomAsync("keys", invite: [bob.UserId]);
+        await events.WaitAsync(es => es.Any(e => e.RoomId == room));
+        await b.JoinAsync(room);
+        var keys = cluster.B.Services.GetRequiredService<KeyCache>();
+        var fetched = keys.Fetches;
+        Assert.Equal(1, fetched); // a.test's document, fetched once
+        for (var i = 0; i < 5; i++)
+        {
+            await a.SendTextAsync(room, $"cached {i}");
+        }
+        await events.WaitForMessagesAsync(room, 5);
+        Assert.Equal(fetched, keys.Fetches); // every request and checkpoint verified from the cache
+
+        time.Advance(TimeSpan.FromMinutes(11)); // the document expired: the next verification re-reads it
+        await a.SendTextAsync(room, "after expiry");
+        await events.WaitForMessagesAsync(room, 6);
+        Assert.Equal(fetched + 1, keys.Fetches);
+        Assert.Contains(cluster.B.Services.GetRequiredService<TeamComms.Server.Storage.FederationStore>().RemoteKeys("a.test"),
+            k => k.KeyId == cluster.A.Services.GetRequiredService<ServerKeyRing>().KeyId);
+    }
 }
