@@ -132,6 +132,9 @@ internal static class Scenario
             }
             var results = new List<Result>();
             long totalSent = 0;
+            // Unmeasured warm-up: the servers' JIT (tiered, with PGO) settles before the first figure.
+            Console.WriteLine("   warm-up (not measured)");
+            await MeasureAsync(mode + " warm-up", o.Rates.Max() / 2, o with { Seconds = 5 }, senders, receivers, nodes, room, () => totalSent, n => totalSent += n);
             foreach (var rate in o.Rates)
             {
                 results.Add(await MeasureAsync(mode, rate, o, senders, receivers, nodes, room, () => totalSent, n => totalSent += n));
