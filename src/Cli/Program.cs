@@ -257,6 +257,10 @@ users.Subcommands.Add(usersList);
 users.Subcommands.Add(usersSetupLink);
 admin.Subcommands.Add(users);
 admin.Subcommands.Add(FederationCommands.Build(configOption, jsonOption));
+admin.Subcommands.Add(BackupCommands.Backup(configOption));
+admin.Subcommands.Add(BackupCommands.Keys(configOption));
 root.Subcommands.Add(admin);
+root.Subcommands.Add(EscrowCommands.Escrow());
+root.Subcommands.Add(EscrowCommands.Keys());
 
 return await root.Parse(args).InvokeAsync();

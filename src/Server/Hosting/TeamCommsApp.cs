@@ -9,6 +9,7 @@ using TeamComms.Server.Api;
 using TeamComms.Server.Connections;
 using TeamComms.Server.Federation;
 using TeamComms.Server.FanOut;
+using TeamComms.Server.Keys;
 using TeamComms.Server.Rooms;
 using TeamComms.Server.Storage;
 
@@ -53,6 +54,7 @@ public static class TeamCommsApp
         AccountEndpoints.Map(app);
         AdminEndpoints.Map(app);
         FederationEndpoints.Map(app);
+        KeyEndpoints.Map(app);
         app.Lifetime.ApplicationStopped.Register(() =>
         {
             // Order matters: stop taking appends (the log drains its queue), stop dispatching, then close RocksDB.

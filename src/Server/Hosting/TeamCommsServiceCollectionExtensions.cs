@@ -8,6 +8,8 @@ using TeamComms.Server.Api;
 using TeamComms.Server.Connections;
 using TeamComms.Server.Federation;
 using TeamComms.Server.FanOut;
+using TeamComms.Server.Keys;
+using TeamComms.Server.Storage.Encryption;
 using TeamComms.Server.Rooms;
 using TeamComms.Server.Storage;
 
@@ -25,6 +27,7 @@ public static class TeamCommsServiceCollectionExtensions
             .Validate(o => o.MaxBatchEvents is > 0 and <= 100_000, "TeamComms:Storage:MaxBatchEvents must be 1..100000").ValidateOnStart();
         services.AddOptions<AccountOptions>().Bind(section.GetSection("Accounts"))
             .Validate(o => o.Argon2MemoryKiB >= 8 && o.Argon2Passes >= 1, "TeamComms:Accounts Argon2 cost is below libsodium's minimum").ValidateOnStart();
+        services.AddTeamCommsKeys(section);
         services.AddOptions<ConnectionOptions>().Bind(section.GetSection("Connections"))
             .Validate(o => o.MaxFrameBytes >= 1024 && o.QueueByteLimit >= o.MaxFrameBytes && o.FramesPerSecond > 0 && o.MaxInflight > 0,
                 "TeamComms:Connections limits are inconsistent").ValidateOnStart();
@@ -42,7 +45,7 @@ public static class TeamCommsServiceCollectionExtensions
                 throw new OptionsValidationException(TeamCommsOptions.Section, typeof(TeamCommsOptions), errors);
             }
             return new RocksStore(options.DataDirectory, sp.GetRequiredService<IOptions<StorageOptions>>().Value,
-                sp.GetRequiredService<ILoggerFactory>().CreateLogger<RocksStore>());
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger<RocksStore>(), sp.GetRequiredService<IOptions<KeyOptions>>().Value);
         });
         services.AddSingleton(sp => new ServerIdentity(PinServerName(sp.GetRequiredService<RocksStore>(), sp.GetRequiredService<IOptions<TeamCommsOptions>>().Value.ServerName)));
         services.AddSingleton<EventStore>();

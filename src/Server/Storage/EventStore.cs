@@ -2,15 +2,20 @@ using RocksDbSharp;
 
 namespace TeamComms.Server.Storage;
 
-/// <summary>Reads room logs: events by <c>roomKey ‖ seq</c>, heads, ranges, and position searches.</summary>
+/// <summary>
+/// Reads room logs: events by <c>roomKey ‖ seq</c>, heads, ranges, and position searches. Values are decrypted here
+/// (see <see cref="Encryption.AtRestEncryption"/>); callers see the plaintext stored record.
+/// </summary>
 internal sealed class EventStore(RocksStore store)
 {
+    private byte[] Open(long roomKey, long seq, byte[] value) => store.AtRest is { } atRest ? atRest.OpenEvent(roomKey, seq, value) : value;
+
     public bool TryGet(long roomKey, long seq, out StoredEvent stored)
     {
         Span<byte> key = stackalloc byte[KeyCodec.RoomSeqSize];
         KeyCodec.RoomSeq(key, roomKey, seq);
         var value = store.Get(key, store.Events);
-        stored = value is null ? default : new StoredEvent(seq, value);
+        stored = value is null ? default : new StoredEvent(seq, Open(roomKey, seq, value));
         return value is not null;
     }
 
@@ -25,7 +30,7 @@ internal sealed class EventStore(RocksStore store)
             return false;
         }
         var (_, seq) = KeyCodec.ParseRoomSeq(it.GetKeySpan());
-        head = new StoredEvent(seq, it.Value());
+        head = new StoredEvent(seq, Open(roomKey, seq, it.Value()));
         return true;
     }
 
@@ -55,14 +60,16 @@ internal sealed class EventStore(RocksStore store)
         {
             for (it.SeekToFirst(); it.Valid() && result.Count < limit; it.Next())
             {
-                result.Add(new StoredEvent(KeyCodec.ParseRoomSeq(it.GetKeySpan()).Seq, it.Value()));
+                var seq = KeyCodec.ParseRoomSeq(it.GetKeySpan()).Seq;
+                result.Add(new StoredEvent(seq, Open(roomKey, seq, it.Value())));
             }
         }
         else
         {
             for (it.SeekToLast(); it.Valid() && result.Count < limit; it.Prev())
             {
-                result.Add(new StoredEvent(KeyCodec.ParseRoomSeq(it.GetKeySpan()).Seq, it.Value()));
+                var seq = KeyCodec.ParseRoomSeq(it.GetKeySpan()).Seq;
+                result.Add(new StoredEvent(seq, Open(roomKey, seq, it.Value())));
             }
         }
         return result;

@@ -28,6 +28,18 @@ internal static partial class KeyCodec
     public static (long RoomKey, long Seq) ParseRoomSeq(ReadOnlySpan<byte> key) =>
         (BinaryPrimitives.ReadInt64BigEndian(key), BinaryPrimitives.ReadInt64BigEndian(key[8..]));
 
+    /// <summary><c>roomKey (8) ‖ version (4)</c>, the room_keys key (a room's data key versions, in order).</summary>
+    public static byte[] RoomKeyVersion(long roomKey, int version)
+    {
+        var key = new byte[12];
+        BinaryPrimitives.WriteInt64BigEndian(key, roomKey);
+        BinaryPrimitives.WriteInt32BigEndian(key.AsSpan(8), version);
+        return key;
+    }
+
+    public static (long RoomKey, int Version) ParseRoomKeyVersion(ReadOnlySpan<byte> key) =>
+        (BinaryPrimitives.ReadInt64BigEndian(key), BinaryPrimitives.ReadInt32BigEndian(key[8..]));
+
     /// <summary>An 8-byte big-endian key.</summary>
     public static byte[] Long(long value)
     {

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using RocksDbSharp;
+using TeamComms.Server.Storage.Encryption;
 
 namespace TeamComms.Server.Storage;
 
@@ -10,13 +11,17 @@ namespace TeamComms.Server.Storage;
 /// </summary>
 internal sealed partial class RocksStore : IDisposable
 {
-    /// <summary>The data-directory format this build writes. Version 1 had no epoch (see <see cref="Migrate"/>).</summary>
-    public const int CurrentFormatVersion = 2;
+    /// <summary>
+    /// The data-directory format this build writes. Version 1 had no epoch; version 2 stored events in plaintext
+    /// (see <see cref="Migrate"/>); version 3 encrypts them at rest.
+    /// </summary>
+    public const int CurrentFormatVersion = 3;
 
     internal static readonly string[] ColumnFamilyNames =
     [
         "meta", "events", "rooms", "room_ids", "room_members", "user_rooms", "users", "user_names",
         "sessions", "session_tokens", "user_sessions", "txns", "read_markers", "cursors", "setup_tokens",
+        "room_keys",
         // Federation (RocksStore.Federation.cs): partners, keys and pending sends; outboxes; push cursors; proposal nonces.
         "federation", "fed_outbox", "fed_cursors", "fed_nonces",
     ];
@@ -26,7 +31,7 @@ internal sealed partial class RocksStore : IDisposable
     private readonly WriteOptions _asyncWrite;
     private readonly ILogger _logger;
 
-    public RocksStore(string dataDirectory, StorageOptions options, ILogger logger)
+    public RocksStore(string dataDirectory, StorageOptions options, ILogger logger, KeyOptions? keys = null, RestoreKeys? restore = null)
     {
         _logger = logger;
         DataDirectory = Path.GetFullPath(dataDirectory);
@@ -46,6 +51,15 @@ internal sealed partial class RocksStore : IDisposable
             .SetMaxLogFileSize(16 * 1024 * 1024)
             .SetWalRecoveryMode(Recovery.PointInTime)
             .SetCompression(compression);
+        if (!options.DisableEncryptionForTests && restore is null && File.Exists(Path.Combine(DbPath, "CURRENT")))
+        {
+            // Check the key before the read-write open, which rewrites the manifest and flushes the WAL: a refused
+            // start (missing, unsafe or wrong key) leaves the data directory exactly as it was.
+            var readOnlyFamilies = new ColumnFamilies { { "meta", new ColumnFamilyOptions() } };
+            using var readOnly = RocksDb.OpenReadOnly(new DbOptions(), DbPath, readOnlyFamilies, false);
+            var meta = readOnly.GetColumnFamily("meta");
+            AtRestEncryption.Preflight(DataDirectory, key => readOnly.Get(System.Text.Encoding.UTF8.GetBytes(key), meta), keys ?? new KeyOptions(), logger);
+        }
         var families = new ColumnFamilies(CfOptions(table, compression));
         foreach (var name in ColumnFamilyNames)
         {
@@ -71,11 +85,25 @@ internal sealed partial class RocksStore : IDisposable
         ReadMarkers = _handles["read_markers"];
         Cursors = _handles["cursors"];
         SetupTokens = _handles["setup_tokens"];
+        RoomKeys = _handles["room_keys"];
 
         _syncWrite = new WriteOptions().SetSync(options.SyncWrites);
         _asyncWrite = new WriteOptions().SetSync(false);
-        (FormatVersion, Epoch, IsNew) = CheckFormat();
+        try
+        {
+            (FormatVersion, Epoch, IsNew) = CheckFormat(options, keys ?? new KeyOptions(), restore);
+        }
+        catch
+        {
+            // A refused start (wrong key, unsafe key file, newer format) must release the database and its lock.
+            AtRest?.Dispose();
+            _db.Dispose();
+            throw;
+        }
     }
+
+    /// <summary>Encryption at rest; null only in the test-only plaintext configuration.</summary>
+    public AtRestEncryption? AtRest { get; private set; }
 
     private readonly Dictionary<string, ColumnFamilyHandle> _handles = [];
 
@@ -102,6 +130,7 @@ internal sealed partial class RocksStore : IDisposable
     public ColumnFamilyHandle ReadMarkers { get; }
     public ColumnFamilyHandle Cursors { get; }
     public ColumnFamilyHandle SetupTokens { get; }
+    public ColumnFamilyHandle RoomKeys { get; }
 
     internal RocksDb Db => _db;
 
@@ -162,7 +191,7 @@ internal sealed partial class RocksStore : IDisposable
             .SetBlockBasedTableFactory(table)
             .SetCompression(compression);
 
-    private (int Version, ulong Epoch, bool IsNew) CheckFormat()
+    private (int Version, ulong Epoch, bool IsNew) CheckFormat(StorageOptions options, KeyOptions keys, RestoreKeys? restore)
     {
         var versionBytes = _db.Get("format_version"u8, Meta);
         if (versionBytes is null)
@@ -173,6 +202,7 @@ internal sealed partial class RocksStore : IDisposable
             {
                 throw new StorageFormatException($"The data directory {DataDirectory} has data but no format version; it was not written by TeamComms.");
             }
+            OpenKeys(options, keys, restore);
             var epoch = NewEpoch();
             using var batch = new WriteBatch();
             batch.Put("format_version"u8, KeyCodec.Long(CurrentFormatVersion), Meta);
@@ -187,6 +217,9 @@ internal sealed partial class RocksStore : IDisposable
                 $"The data directory {DataDirectory} has format version {version}, newer than this server's {CurrentFormatVersion}. " +
                 "Run the TeamComms version that wrote it, or a newer one; downgrades are not supported.");
         }
+        // Keys first: a wrong or missing key stops the start before any migration writes, and the encryption
+        // migration needs them.
+        OpenKeys(options, keys, restore);
         if (version < CurrentFormatVersion)
         {
             Migrate(version);
@@ -210,6 +243,11 @@ internal sealed partial class RocksStore : IDisposable
                     // Format 1 had no data-directory epoch, so resume tokens could not tell two lineages apart.
                     batch.Put("epoch"u8, KeyCodec.Long((long)NewEpoch()), Meta);
                     break;
+                case 2:
+                    // Format 2 stored events in plaintext: seal each with its room's data key (in batches; a crash
+                    // part-way leaves version 2 and the next start continues, skipping what is already sealed).
+                    EncryptPlaintextEvents();
+                    break;
                 default:
                     throw new StorageFormatException($"No migration from format version {v}.");
             }
@@ -217,6 +255,64 @@ internal sealed partial class RocksStore : IDisposable
             _db.Write(batch, _syncWrite);
             LogMigrated(_logger, v, v + 1);
         }
+    }
+
+    private void OpenKeys(StorageOptions options, KeyOptions keys, RestoreKeys? restore)
+    {
+        if (!options.DisableEncryptionForTests)
+        {
+            AtRest = AtRestEncryption.Open(this, keys, _logger, restore);
+        }
+    }
+
+    private void EncryptPlaintextEvents()
+    {
+        if (AtRest is null)
+        {
+            return; // the test-only plaintext configuration
+        }
+        var count = 0L;
+        using var batch = new StoreBatch(this);
+        using (var it = _db.NewIterator(Events))
+        {
+            for (it.SeekToFirst(); it.Valid(); it.Next())
+            {
+                var value = it.Value();
+                if (value.Length > 0 && value[0] == AtRestEncryption.EncryptedMarker)
+                {
+                    continue;
+                }
+                var (room, seq) = KeyCodec.ParseRoomSeq(it.GetKeySpan());
+                batch.PutEvent(room, seq, value);
+                if (++count % 4096 == 0)
+                {
+                    batch.Commit();
+                    batch.Clear();
+                }
+            }
+        }
+        batch.Commit();
+        // Drop the plaintext versions from the SST files and the WAL.
+        Flush();
+        CompactAll();
+        LogEncrypted(_logger, count);
+    }
+
+    /// <summary>Compacts every column family, so overwritten values (plaintext, old key wraps) leave the SST files.</summary>
+    public void CompactAll()
+    {
+        foreach (var name in ColumnFamilyNames)
+        {
+            _db.CompactRange(Array.Empty<byte>(), null, _handles[name]);
+        }
+    }
+
+    /// <summary>Flushes and compacts the key-holding column families after a rotation.</summary>
+    public void CompactKeys()
+    {
+        Flush();
+        _db.CompactRange(Array.Empty<byte>(), null, RoomKeys);
+        _db.CompactRange(Array.Empty<byte>(), null, Meta);
     }
 
     private static ulong NewEpoch()
@@ -227,7 +323,14 @@ internal sealed partial class RocksStore : IDisposable
         return BitConverter.ToUInt64(b) & 0x7FFF_FFFF_FFFF_FFFF;
     }
 
-    public void Dispose() => _db.Dispose();
+    public void Dispose()
+    {
+        AtRest?.Dispose();
+        _db.Dispose();
+    }
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Encrypted {Count} plaintext events at rest")]
+    private static partial void LogEncrypted(ILogger logger, long count);
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Migrated the data directory from format {From} to {To}")]
     private static partial void LogMigrated(ILogger logger, int from, int to);

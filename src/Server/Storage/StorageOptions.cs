@@ -21,4 +21,10 @@ public sealed class StorageOptions
 
     /// <summary>RocksDB block cache size in MiB.</summary>
     public int BlockCacheMiB { get; set; } = 64;
+
+    /// <summary>
+    /// Test-only: store events in plaintext (the negative control of the at-rest marker test). Internal, so no
+    /// configuration file or environment variable can set it.
+    /// </summary>
+    internal bool DisableEncryptionForTests { get; set; }
 }

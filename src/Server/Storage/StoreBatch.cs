@@ -1,4 +1,5 @@
 using RocksDbSharp;
+using TeamComms.Crypto.Keys;
 
 namespace TeamComms.Server.Storage;
 
@@ -13,11 +14,18 @@ internal sealed partial class StoreBatch(RocksStore store) : IDisposable
 
     public int Count => _batch.Count();
 
+    /// <summary>Room data keys created in this batch (a room's first event); they become current when it commits.</summary>
+    internal Dictionary<long, (int Version, SealingKey Key)> PendingKeys { get; } = [];
+
+    /// <summary>Stores an event; the value is sealed with the room's data key unless encryption is off (tests only).</summary>
     public void PutEvent(long roomKey, long seq, byte[] storedValue)
     {
         KeyCodec.RoomSeq(_eventKey, roomKey, seq);
-        _batch.Put(_eventKey, storedValue, store.Events);
+        var value = store.AtRest is { } atRest ? atRest.SealEvent(roomKey, seq, storedValue, this) : storedValue;
+        _batch.Put(_eventKey, value, store.Events);
     }
+
+    internal void PutRaw(byte[] key, byte[] value, ColumnFamilyHandle cf) => _batch.Put(key, value, cf);
 
     public void PutRoom(RoomRecord room)
     {
@@ -41,9 +49,21 @@ internal sealed partial class StoreBatch(RocksStore store) : IDisposable
         _batch.Put(KeyCodec.Utf8(key), KeyCodec.Long(value), store.Meta);
 
     /// <summary>Writes the batch; throws <see cref="RocksDbException"/> on failure, in which case nothing was written.</summary>
-    public void Commit(bool durable = true) => store.Write(_batch, durable);
+    public void Commit(bool durable = true)
+    {
+        store.Write(_batch, durable);
+        if (PendingKeys.Count > 0)
+        {
+            store.AtRest?.OnCommitted(PendingKeys);
+            PendingKeys.Clear();
+        }
+    }
 
-    public void Clear() => _batch.Clear();
+    public void Clear()
+    {
+        _batch.Clear();
+        PendingKeys.Clear();
+    }
 
     public void Dispose() => _batch.Dispose();
 }

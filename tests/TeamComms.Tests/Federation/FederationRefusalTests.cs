@@ -216,9 +216,9 @@ public class FederationRefusalTests(TwoServers servers) : IClassFixture<TwoServe
     [Fact]
     public async Task UnlistedServer_IsRefusedAndAudited_BothWays()
     {
+        // A server b.test has never listed, calling itself c.test (it signs with its own, unknown key).
         await using var third = await FederatedServers.StartAsync(1, partner: false);
-        var c = third.A; // named a.test too, but B knows nothing of it: use another name through a fresh cluster
-        var (status, body) = await FederationProbe.SendAsync(c, Cluster.B, HttpMethod.Put, "/v1/federation/send/x",
+        var (status, body) = await FederationProbe.SendAsync(third.A, Cluster.B, HttpMethod.Put, "/v1/federation/send/x",
             new FederationTransaction("x", "c.test", Cluster.B.Name, 0, [], []).ToBytes(), originName: "c.test");
         Assert.Equal(403, status);
         Assert.Equal("federation_refused", FederationProbe.ErrorCodeOf(body));

@@ -148,7 +148,6 @@ public sealed class FederatedServer(string name, int port, string dataDirectory)
     /// <summary>Waits until the audit log holds an entry of <paramref name="kind"/> matching <paramref name="detail"/>.</summary>
     public async Task<System.Text.Json.Nodes.JsonObject> WaitForAuditAsync(string kind, string? detail = null, int timeoutSeconds = 20)
     {
-        var audit = Services.GetRequiredService<IFederationAudit>();
         var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
         while (true)
         {
