@@ -27,6 +27,10 @@ internal sealed class ServerKeyRing : IDisposable
         _options = options.Value;
         ServerName = identity.ServerName;
         _keys = store.OwnKeys();
+        if (store.HasPlaintextKeys())
+        {
+            store.PutOwnKeys(_keys); // seal seeds stored before encryption at rest was on
+        }
         if (_keys.FirstOrDefault(k => k.ValidUntil is null) is not { } current)
         {
             current = NewKey(_time.GetUtcNow().ToUnixTimeMilliseconds());

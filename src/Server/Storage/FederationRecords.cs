@@ -14,11 +14,16 @@ internal sealed record PartnerRecord
     public string? AddedBy { get; init; }
 }
 
-/// <summary>One of this server's signing keys: <c>federation['k' ‖ key_id]</c>. The seed never leaves the data directory.</summary>
+/// <summary>
+/// One of this server's signing keys: <c>federation['k' ‖ key_id]</c>. The seed never leaves the data directory, and
+/// with encryption at rest it is stored sealed (<see cref="Sealed"/>), see <see cref="FederationStore.OwnKeys"/>.
+/// </summary>
 internal sealed record OwnKeyRecord
 {
     public required string KeyId { get; init; }
     public required byte[] Seed { get; init; }
+    /// <summary>True when <see cref="Seed"/> is stored sealed under the at-rest encryption.</summary>
+    public bool Sealed { get; init; }
     public required byte[] PublicKey { get; init; }
     public required long ValidFrom { get; init; }
     public long? ValidUntil { get; init; }

@@ -36,25 +36,59 @@ internal sealed class FederationStore(RocksStore store)
 
     // ---- keys --------------------------------------------------------------------------------------------------
 
+    /// <summary>
+    /// The pseudo-room whose data key seals this server's federation signing-key seeds. Reusing the room data-key
+    /// machinery of the at-rest encryption means the seeds are wrapped by the KEK and escrowed like room keys, and
+    /// follow KEK rotation and restore without code of their own. No real room gets this key (room keys count up from 1).
+    /// </summary>
+    public const long SecretsRoomKey = long.MaxValue;
+
+    /// <summary>This server's signing keys, with their seeds opened.</summary>
     public List<OwnKeyRecord> OwnKeys()
     {
         var result = new List<OwnKeyRecord>();
         foreach (var (_, value) in store.ScanPrefix(store.Federation, [KeyCodec.OwnKeyTag]))
         {
-            result.Add(FederationRecordJson.Decode<OwnKeyRecord>(value));
+            var k = FederationRecordJson.Decode<OwnKeyRecord>(value);
+            if (k.Sealed)
+            {
+                var atRest = store.AtRest ?? throw new InvalidDataException("a federation key is sealed but encryption at rest is off");
+                k = k with { Seed = atRest.OpenEvent(SecretsRoomKey, k.ValidFrom, k.Seed), Sealed = false };
+            }
+            result.Add(k);
         }
         return result;
     }
 
-    /// <summary>Writes keys atomically (a rotation ends the old key and adds the new one in one batch).</summary>
+    /// <summary>Writes keys atomically (a rotation ends the old key and adds the new one in one batch), sealing the seeds.</summary>
     public void PutOwnKeys(IEnumerable<OwnKeyRecord> keys)
     {
-        using var batch = new WriteBatch();
+        using var batch = new StoreBatch(store);
         foreach (var k in keys)
         {
-            batch.Put(KeyCodec.Tagged(KeyCodec.OwnKeyTag, k.KeyId), FederationRecordJson.Encode(k), store.Federation);
+            var record = store.AtRest is { } atRest
+                ? k with { Seed = atRest.SealEvent(SecretsRoomKey, k.ValidFrom, k.Seed, batch), Sealed = true }
+                : k with { Sealed = false };
+            batch.PutRaw(KeyCodec.Tagged(KeyCodec.OwnKeyTag, k.KeyId), FederationRecordJson.Encode(record), store.Federation);
         }
-        store.Write(batch);
+        batch.Commit();
+    }
+
+    /// <summary>True when a stored seed is not sealed although encryption at rest is on (written before it was).</summary>
+    public bool HasPlaintextKeys()
+    {
+        if (store.AtRest is null)
+        {
+            return false;
+        }
+        foreach (var (_, value) in store.ScanPrefix(store.Federation, [KeyCodec.OwnKeyTag]))
+        {
+            if (!FederationRecordJson.Decode<OwnKeyRecord>(value).Sealed)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     public List<RemoteKeyRecord> RemoteKeys(string server)

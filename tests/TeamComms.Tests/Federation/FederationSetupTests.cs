@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using TeamComms.Client;
@@ -158,6 +159,29 @@ public class FederationSetupTests
         {
             TempDirectory.Delete(dir);
         }
+    }
+
+    [Fact]
+    public async Task ServerSigningKey_IsSealedAtRest_AndSurvivesARestart()
+    {
+        await using var cluster = await FederatedServers.StartAsync(1, partner: false);
+        var ring = cluster.A.Services.GetRequiredService<ServerKeyRing>();
+        var keyId = ring.KeyId;
+        var store = cluster.A.Services.GetRequiredService<TeamComms.Server.Storage.RocksStore>();
+        var raw = store.ScanPrefix(store.Federation, [(byte)'k']).Select(kv => System.Text.Json.JsonDocument.Parse(kv.Value).RootElement).ToList();
+        var record = Assert.Single(raw);
+        Assert.True(record.GetProperty("sealed").GetBoolean());
+        var opened = cluster.A.Services.GetRequiredService<TeamComms.Server.Storage.FederationStore>().OwnKeys().Single();
+        using (var key = TeamComms.Crypto.SigningKey.Import(opened.Seed))
+        {
+            Assert.Equal(keyId, key.KeyId);
+        }
+        var stored = record.GetProperty("seed").GetBytesFromBase64();
+        Assert.True(stored.AsSpan().IndexOf(opened.Seed) < 0, "the seed is not stored in clear");
+
+        await cluster.StopAsync(cluster.A);
+        await cluster.RestartAsync(cluster.A);
+        Assert.Equal(keyId, cluster.A.Services.GetRequiredService<ServerKeyRing>().KeyId);
     }
 
     private static async Task<(int Code, string Out, string Err)> RunCliAsync(string config, string? stdin, params string[] args)
