@@ -16,6 +16,10 @@ internal static class Cli
             await body();
             return 0;
         }
+        catch (OperationFailedException)
+        {
+            return 1;
+        }
         catch (TeamCommsException ex)
         {
             Console.Error.WriteLine($"error: {ex.CodeName}: {ex.ServerMessage}");

@@ -262,5 +262,6 @@ admin.Subcommands.Add(BackupCommands.Keys(configOption));
 root.Subcommands.Add(admin);
 root.Subcommands.Add(EscrowCommands.Escrow());
 root.Subcommands.Add(EscrowCommands.Keys());
+DirectoryCommands.Add(root, admin, users, rooms, configOption, jsonOption);
 
 return await root.Parse(args).InvokeAsync();

@@ -119,6 +119,10 @@ public sealed class TeamCommsConnection : IAsyncDisposable
             if (frames.OfType<WelcomeFrame>().FirstOrDefault() is not { } welcome)
             {
                 var error = frames.OfType<ErrorFrame>().FirstOrDefault();
+                if (frames.OfType<WipeFrame>().FirstOrDefault() is { } wipe)
+                {
+                    WipeReason = wipe.Reason; // an offboarded or lost device: erase local company data
+                }
                 // Read the close frame so CloseCode is known.
                 await ReceiveMessageAsync(socket, ct).ConfigureAwait(false);
                 CloseCode = (int?)socket.CloseStatus;
@@ -169,6 +173,11 @@ public sealed class TeamCommsConnection : IAsyncDisposable
         }
         CloseCode = (int?)socket.CloseStatus;
         CloseReason = socket.CloseStatusDescription;
+        if (CloseCode == Protocol.CloseCode.Wiped && WipeReason is null)
+        {
+            // The close code alone means "wipe" (the Wipe frame may not have made it before the close).
+            WipeReason = CloseReason ?? "wiped";
+        }
         socket.Dispose();
         _connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         foreach (var (id, pending) in _pending)

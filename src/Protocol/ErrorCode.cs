@@ -69,16 +69,18 @@ public enum ErrorCode
     RoomArchived = 30,
     /// <summary>A company policy forbids the action. The message names the policy.</summary>
     PolicyViolation = 31,
+    /// <summary>A directory rule does not parse or names an unknown attribute. The message says where and why.</summary>
+    InvalidRule = 32,
     /// <summary>Federation: the other server is not a partner of this one, or federation is off.</summary>
-    FederationRefused = 32,
+    FederationRefused = 33,
     /// <summary>Federation: the room's hub cannot be reached; the action is queued and will apply when it can be.</summary>
-    FederationPending = 33,
+    FederationPending = 34,
     /// <summary>Federation: a request, event, checkpoint or key document signature does not verify.</summary>
-    SignatureInvalid = 34,
+    SignatureInvalid = 35,
     /// <summary>Federation: the signed request is outside the time window or was seen before.</summary>
-    RequestReplayed = 35,
+    RequestReplayed = 36,
     /// <summary>Federation: an event or batch fails verification (id, content hash, chain, order or origin).</summary>
-    EventInvalid = 36,
+    EventInvalid = 37,
 }
 
 /// <summary>Names and HTTP statuses of <see cref="ErrorCode"/> values.</summary>

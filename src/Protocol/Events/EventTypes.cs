@@ -15,6 +15,8 @@ public static class EventTypes
     public const string Name = "room.name";
     /// <summary>Room topic: <c>{topic}</c>.</summary>
     public const string Topic = "room.topic";
+    /// <summary>The room was archived (read-only, hidden from the active list) or unarchived: <c>{archived:bool}</c>.</summary>
+    public const string Archived = "room.archived";
     /// <summary>A chat message: <c>{body, format?}</c> or any map for richer kinds.</summary>
     public const string Message = "message";
 

@@ -103,11 +103,16 @@ internal sealed partial class AccountService
         return _store.CreateUsers(builders);
     }
 
-    private static void ValidateNewUser(string username, string displayName, string? email, string? password)
+    internal static void ValidateNewUser(string username, string displayName, string? email, string? password)
     {
         if (!Identifiers.IsValidLocalpart(username))
         {
             throw new ApiException(ErrorCode.BadRequest, "username must be 1-64 characters of a-z, 0-9, '.', '_', '=' or '-'");
+        }
+        if (username.StartsWith('_'))
+        {
+            // '_system' and any other name starting with '_' belong to the server itself.
+            throw new ApiException(ErrorCode.BadRequest, "usernames starting with '_' are reserved for the server");
         }
         if (string.IsNullOrWhiteSpace(displayName) || displayName.Length > 256)
         {
@@ -171,11 +176,13 @@ internal sealed partial class AccountService
             LastSeenAt = now.ToUnixTimeMilliseconds(),
             LastAddress = address,
         });
-        _store.UpdateUser(user with { LastLoginAt = now.ToUnixTimeMilliseconds() });
+        await _store.UpdateUserAsync(user.Key, u => u with { LastLoginAt = now.ToUnixTimeMilliseconds() }).ConfigureAwait(false);
         if (PasswordHasher.NeedsRehash(user.PasswordHash!, Cost))
         {
             var rehashed = await Task.Run(() => PasswordHasher.Hash(password, Cost)).ConfigureAwait(false);
-            _store.UpdateUser(user with { PasswordHash = rehashed, LastLoginAt = now.ToUnixTimeMilliseconds() });
+            var oldHash = user.PasswordHash;
+            // Only if the password did not change meanwhile.
+            await _store.UpdateUserAsync(user.Key, u => u.PasswordHash == oldHash ? u with { PasswordHash = rehashed } : u).ConfigureAwait(false);
         }
         return new LoginResult(token, session);
     }
@@ -252,6 +259,27 @@ internal sealed partial class AccountService
         await _connections.CloseSessionAsync(sessionKey, closeCode, reason).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Why the device holding <paramref name="token"/> was told to wipe, or null when it was not. A device that
+    /// connects with a wiped session's token is sent Wipe again instead of a plain refusal.
+    /// </summary>
+    public string? WipeReasonFor(string token)
+    {
+        if (!token.StartsWith(TokenPrefix, StringComparison.Ordinal) || token.Length > 128)
+        {
+            return null;
+        }
+        var hash = SecretToken.Hash(token);
+        var session = _sessionsByToken.TryGetValue(Convert.ToBase64String(hash), out var cached) && cached.WipeReason is not null
+            ? cached
+            : _store.FindSessionByTokenHash(hash);
+        return session?.WipeReason;
+    }
+
+    /// <summary>Replaces the cached copy of a session after a directory change rewrote its row (revocation, wipe).</summary>
+    public void RefreshCachedSession(SessionRecord session) =>
+        _sessionsByToken[Convert.ToBase64String(session.TokenHash)] = session;
+
     public string CreateSetupToken(long userKey)
     {
         var token = SecretToken.Create(SetupPrefix);
@@ -276,9 +304,8 @@ internal sealed partial class AccountService
         }
         var passwordHash = await Task.Run(() => PasswordHasher.Hash(password, Cost)).ConfigureAwait(false);
         _store.DeleteSetupToken(hash);
-        var updated = user with { PasswordHash = passwordHash };
-        _store.UpdateUser(updated);
-        return updated;
+        var updated = await _store.UpdateUserAsync(user.Key, u => u with { PasswordHash = passwordHash }).ConfigureAwait(false);
+        return updated ?? throw new ApiException(ErrorCode.NotFound, "the user no longer exists");
     }
 
     /// <summary>Creates the first admin on a data directory with no users. Returns the generated password, if any.</summary>

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -5,14 +6,16 @@ using Microsoft.Extensions.Options;
 using TeamComms.Protocol;
 using TeamComms.Server.Accounts;
 using TeamComms.Server.Api;
+using TeamComms.Server.Audit;
+using TeamComms.Server.CompanyDirectory;
+using TeamComms.Server.Provisioning;
+using TeamComms.Server.Storage;
 
 namespace TeamComms.Server.Admin;
 
 /// <summary>The admin HTTP API: JSON under <c>/v1/admin</c>, for users with the <c>admin</c> role.</summary>
 internal static class AdminEndpoints
 {
-    public sealed record CreateUserRequest(string? Username, string? DisplayName, string? Email, string? Password, List<string>? Roles);
-
     public sealed record BulkUser(string? Username, string? DisplayName);
 
     public sealed record BulkUsersRequest(List<BulkUser>? Users, string? Password);
@@ -21,31 +24,46 @@ internal static class AdminEndpoints
     {
         var admin = app.MapGroup("/v1/admin");
 
-        admin.MapPost("/users", async (CreateUserRequest? body, HttpContext context, AccountService accounts, IOptions<AccountOptions> options) =>
+        // Users are created through the directory, so rules, groups and the audit log see them (docs/operations.md).
+        admin.MapPost("/users", async (JsonObject? body, HttpContext context, AccountService accounts, ProvisioningService provisioning,
+            IOptions<AccountOptions> options) =>
         {
-            Bearer.RequireRole(context, accounts, CompanyRoles.Admin);
-            if (body?.Username is not { } username || body.DisplayName is not { } displayName)
+            var (session, by) = Access.Require(context, accounts, Access.People);
+            var fields = ProfileEdit.FromJson(body ?? []);
+            if (fields.GetValueOrDefault("username") is not string username || fields.GetValueOrDefault("display_name") is not string)
             {
                 throw new ApiException(ErrorCode.BadRequest, "username and display_name are required");
             }
-            var (user, setup) = await accounts.CreateUserAsync(username, displayName, body.Email, body.Password, body.Roles).ConfigureAwait(false);
+            var password = fields.GetValueOrDefault("password") as string;
+            var roles = body?["roles"] is JsonArray r ? r.Select(n => n?.GetValue<string>() ?? "").ToList() : null;
+            var groups = body?["groups"] is JsonArray g ? g.Select(n => n?.GetValue<string>() ?? "").ToList() : null;
+            if (roles is { Count: > 0 } && !session.IsAdmin)
+            {
+                throw new ApiException(ErrorCode.Forbidden, "only admins assign company roles");
+            }
+            fields.Remove("username");
+            fields.Remove("password");
+            fields.Remove("roles");
+            fields.Remove("groups");
+            var profile = ProfileEdit.Apply(new ProfileRecord { UserKey = 0, DisplayName = "-" }, fields);
+            var (user, setup) = await provisioning.CreateAsync(by, new NewUser(username, profile, roles, Groups: groups), password).ConfigureAwait(false);
             return Results.Created($"/v1/admin/users/{user.UserId}", new
             {
-                user = AccountEndpoints.UserJson(user),
+                user = ProfileEdit.View(user, provisioning.Directory.Snapshot, full: true),
                 setup_token = setup,
                 setup_link = setup is null ? null : SetupLink(context, options.Value, setup),
             });
         });
 
-        admin.MapPost("/users/bulk", async (BulkUsersRequest? body, HttpContext context, AccountService accounts) =>
+        admin.MapPost("/users/bulk", async (BulkUsersRequest? body, HttpContext context, AccountService accounts, ProvisioningService provisioning) =>
         {
-            Bearer.RequireRole(context, accounts, CompanyRoles.Admin);
+            var (_, by) = Access.Require(context, accounts, Access.People);
             if (body?.Users is not { Count: > 0 and <= 20_000 } users || body.Password is not { } password)
             {
                 throw new ApiException(ErrorCode.BadRequest, "users (1 to 20000) and password are required");
             }
-            var created = await accounts.CreateUsersBulkAsync(
-                users.Select(u => (u.Username ?? "", u.DisplayName ?? u.Username ?? "")).ToList(), password).ConfigureAwait(false);
+            var created = await provisioning.CreateManyAsync(by, users.Select(u => new NewUser(u.Username ?? "",
+                new ProfileRecord { UserKey = 0, DisplayName = u.DisplayName ?? u.Username ?? "" })).ToList(), password).ConfigureAwait(false);
             return Results.Ok(new { created = created.Count, user_ids = created.Select(u => u.UserId) });
         });
 
@@ -67,11 +85,13 @@ internal static class AdminEndpoints
             return Results.Ok(AccountEndpoints.UserJson(user));
         });
 
-        admin.MapPost("/users/{userId}/setup-link", (string userId, HttpContext context, AccountService accounts, IOptions<AccountOptions> options) =>
+        admin.MapPost("/users/{userId}/setup-link", async (string userId, HttpContext context, AccountService accounts, AuditLog audit,
+            IOptions<AccountOptions> options) =>
         {
-            Bearer.RequireRole(context, accounts, CompanyRoles.Admin);
+            var (_, by) = Access.Require(context, accounts, Access.People);
             var user = accounts.FindUser(userId) ?? throw new ApiException(ErrorCode.NotFound, "no such user");
             var token = accounts.CreateSetupToken(user.Key);
+            await audit.RecordAsync(by.Event("user.setup_link", user.UserId)).ConfigureAwait(false);
             return Results.Ok(new { setup_token = token, setup_link = SetupLink(context, options.Value, token) });
         });
 
@@ -82,14 +102,15 @@ internal static class AdminEndpoints
             return Results.Ok(new { sessions = accounts.ListSessions(user.Key).Select(s => AccountEndpoints.SessionJson(s, -1)) });
         });
 
-        admin.MapDelete("/sessions/{id}", async (string id, HttpContext context, AccountService accounts) =>
+        admin.MapDelete("/sessions/{id}", async (string id, HttpContext context, AccountService accounts, AuditLog audit) =>
         {
-            Bearer.RequireRole(context, accounts, CompanyRoles.Admin);
+            var (_, by) = Access.Require(context, accounts, Access.Security);
             if (!SessionIds.TryParse(id, out var key))
             {
                 throw new ApiException(ErrorCode.NotFound, "no such session");
             }
             await accounts.RevokeSessionAsync(key, null).ConfigureAwait(false);
+            await audit.RecordAsync(by.Event("session.revoke", id)).ConfigureAwait(false);
             return Results.NoContent();
         });
     }

@@ -53,7 +53,7 @@ internal sealed class ClientCalls(IRoomLog log, RoomRegistry rooms, RoomStore ro
                 ["user"] = p.RequiredString("user", Identifiers.MaxIdLength),
                 ["role"] = p.RequiredString("role", 32),
             }));
-            _methods.TryAdd("rooms.list", (s, p) => Task.FromResult<object?>(List(s)));
+            _methods.TryAdd("rooms.list", (s, p) => Task.FromResult<object?>(List(s, p.OptionalBool("archived") ?? false)));
             _methods.TryAdd("rooms.get", (s, p) => Task.FromResult<object?>(Get(s, p)));
             _methods.TryAdd("rooms.members", (s, p) => Task.FromResult<object?>(Members(s, p)));
             _methods.TryAdd("rooms.history", (s, p) => Task.FromResult<object?>(History(s, p)));
@@ -107,12 +107,13 @@ internal sealed class ClientCalls(IRoomLog log, RoomRegistry rooms, RoomStore ro
         return new Dictionary<string, object?> { ["read_seq"] = outcome.MarkerSeq };
     }
 
-    private List<object?> List(AuthenticatedSession s)
+    /// <summary>The caller's rooms: active ones, or with <paramref name="archived"/> only the archived ones.</summary>
+    private List<object?> List(AuthenticatedSession s, bool archived)
     {
         var result = new List<object?>();
         foreach (var (roomKey, row) in roomStore.UserRooms(s.UserKey))
         {
-            if (row.Membership == Membership.Leave || rooms.Get(roomKey) is not { } room)
+            if (row.Membership == Membership.Leave || rooms.Get(roomKey) is not { } room || room.View.State.Archived != archived)
             {
                 continue;
             }

@@ -23,6 +23,16 @@ internal sealed partial class ClientConnection
             // Re-check after registering: a revoke that ran between authentication and registration must win.
             if (_services.Accounts.CheckStillValid(Session) is { } error)
             {
+                if (_services.AccountStore.GetSession(Session.SessionKey)?.WipeReason is { } wipeReason)
+                {
+                    await SendDirectAsync(ServerFrameWriter.ToArray(b =>
+                    {
+                        ServerFrameWriter.WriteError(b, 0, error, "the session is no longer valid");
+                        ServerFrameWriter.WriteWipe(b, wipeReason);
+                    })).ConfigureAwait(false);
+                    await CloseAsync(CloseCode.Wiped, "wiped").ConfigureAwait(false);
+                    return;
+                }
                 SendError(0, error, "the session is no longer valid");
                 await CloseAsync(CloseCode.AuthFailed, ErrorCodes.Name(error)).ConfigureAwait(false);
                 return;

@@ -31,6 +31,8 @@ internal sealed class OutboundQueue(long byteLimit)
     private bool _writerActive;
     private bool _held;
     private bool _closed;
+    private bool _sealed;
+    private TaskCompletionSource? _drained;
 
     public long Bytes => Volatile.Read(ref _bytes);
 
@@ -38,29 +40,77 @@ internal sealed class OutboundQueue(long byteLimit)
     {
         lock (_lock)
         {
-            if (_closed)
+            return _sealed ? EnqueueResult.Closed : EnqueueLocked(frame, pos);
+        }
+    }
+
+    private EnqueueResult EnqueueLocked(ReadOnlyMemory<byte> frame, long pos)
+    {
+        if (_closed)
+        {
+            return EnqueueResult.Closed;
+        }
+        if (_bytes + frame.Length > byteLimit)
+        {
+            _closed = true;
+            Clear();
+            return EnqueueResult.Overflow;
+        }
+        if (_count == _ring.Length)
+        {
+            Grow();
+        }
+        _ring[(_head + _count) & (_ring.Length - 1)] = new Entry(frame, pos);
+        _count++;
+        _bytes += frame.Length;
+        if (_writerActive || _held)
+        {
+            return EnqueueResult.Queued;
+        }
+        _writerActive = true;
+        return EnqueueResult.QueuedStartWriter;
+    }
+
+    /// <summary>
+    /// Queues <paramref name="frame"/> as the last frame this queue will ever take (a Wipe): later frames are refused,
+    /// frames already queued still go out first. <see cref="Drained"/> completes once the writer has sent it.
+    /// </summary>
+    public EnqueueResult EnqueueFinal(ReadOnlyMemory<byte> frame)
+    {
+        lock (_lock)
+        {
+            if (_closed || _sealed)
             {
                 return EnqueueResult.Closed;
             }
-            if (_bytes + frame.Length > byteLimit)
+            var result = EnqueueLocked(frame, 0);
+            _sealed = true;
+            _drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return result;
+        }
+    }
+
+    /// <summary>After <see cref="EnqueueFinal"/>: completes when everything queued has been written to the socket.</summary>
+    public Task Drained
+    {
+        get
+        {
+            lock (_lock)
             {
-                _closed = true;
-                Clear();
-                return EnqueueResult.Overflow;
+                return _drained?.Task ?? Task.CompletedTask;
             }
-            if (_count == _ring.Length)
+        }
+    }
+
+    /// <summary>True while the connection's replay holds the queue (frames wait; nothing is written yet).</summary>
+    public bool IsHeld
+    {
+        get
+        {
+            lock (_lock)
             {
-                Grow();
+                return _held;
             }
-            _ring[(_head + _count) & (_ring.Length - 1)] = new Entry(frame, pos);
-            _count++;
-            _bytes += frame.Length;
-            if (_writerActive || _held)
-            {
-                return EnqueueResult.Queued;
-            }
-            _writerActive = true;
-            return EnqueueResult.QueuedStartWriter;
         }
     }
 
@@ -129,6 +179,8 @@ internal sealed class OutboundQueue(long byteLimit)
             if (_count == 0 || _closed)
             {
                 _writerActive = false;
+                // The writer asks again only after its previous send completed, so a sealed queue is fully sent.
+                _drained?.TrySetResult();
                 return 0;
             }
             var written = 0;
@@ -170,6 +222,7 @@ internal sealed class OutboundQueue(long byteLimit)
         {
             _closed = true;
             Clear();
+            _drained?.TrySetResult();
         }
     }
 

@@ -69,6 +69,12 @@ internal static class WebSocketEndpoint
             return;
         }
         var (session, authError) = services.Accounts.Authenticate(hello.Token);
+        if (session is null && authError == ErrorCode.SessionRevoked && services.Accounts.WipeReasonFor(hello.Token) is { } wipeReason)
+        {
+            // A device of an offboarded user, or a lost device, that comes back: tell it again to wipe company data.
+            await RefuseAsync(socket, ErrorCode.SessionRevoked, "this device was told to wipe company data", CloseCode.Wiped, wipe: wipeReason).ConfigureAwait(false);
+            return;
+        }
         if (session is null)
         {
             await RefuseAsync(socket, authError!.Value, authError switch
@@ -175,12 +181,19 @@ internal static class WebSocketEndpoint
     }
 
     /// <summary>Sends an Error frame and closes with <paramref name="closeCode"/>.</summary>
-    private static async Task RefuseAsync(WebSocket socket, ErrorCode code, string message, int closeCode, Task? pendingReceive = null)
+    private static async Task RefuseAsync(WebSocket socket, ErrorCode code, string message, int closeCode, Task? pendingReceive = null, string? wipe = null)
     {
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            var frame = ServerFrameWriter.ToArray(b => ServerFrameWriter.WriteError(b, 0, code, message));
+            var frame = ServerFrameWriter.ToArray(b =>
+            {
+                ServerFrameWriter.WriteError(b, 0, code, message);
+                if (wipe is not null)
+                {
+                    ServerFrameWriter.WriteWipe(b, wipe);
+                }
+            });
             await socket.SendAsync(frame, WebSocketMessageType.Binary, true, timeout.Token).ConfigureAwait(false);
             await socket.CloseOutputAsync((WebSocketCloseStatus)closeCode, ErrorCodes.Name(code), timeout.Token).ConfigureAwait(false);
             // Wait briefly for the client's close so the close frame is not lost to a reset.

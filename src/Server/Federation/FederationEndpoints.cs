@@ -6,6 +6,7 @@ using TeamComms.Protocol;
 using TeamComms.Protocol.Federation;
 using TeamComms.Server.Accounts;
 using TeamComms.Server.Api;
+using TeamComms.Server.Audit;
 using TeamComms.Server.Storage;
 
 namespace TeamComms.Server.Federation;
@@ -109,7 +110,8 @@ internal static class FederationEndpoints
             return Results.Ok(new { partners = partners.List().Select(PartnerJson) });
         });
 
-        admin.MapPost("/partners", (PartnerRequest? body, HttpContext context, AccountService accounts, PartnerTable partners, ServerDirectory directory) =>
+        admin.MapPost("/partners", async (PartnerRequest? body, HttpContext context, AccountService accounts, PartnerTable partners, ServerDirectory directory,
+            AuditLog auditLog) =>
         {
             var session = Bearer.RequireRole(context, accounts, CompanyRoles.Admin);
             if (body?.Server is not { Length: > 0 } server)
@@ -118,10 +120,13 @@ internal static class FederationEndpoints
             }
             var record = partners.Put(server, string.IsNullOrEmpty(body.BaseUrl) ? null : body.BaseUrl, body.Note, session.UserId);
             directory.Forget(server);
+            await auditLog.RecordAsync(new AuditEvent(session.UserId, "federation." + FederationAuditKinds.PartnerAdded, record.Server, Bearer.Address(context),
+                new Dictionary<string, string> { ["base_url"] = record.BaseUrl ?? "", ["note"] = record.Note ?? "" })).ConfigureAwait(false);
             return Results.Created($"/v1/admin/federation/partners/{record.Server}", PartnerJson(record));
         });
 
-        admin.MapDelete("/partners/{server}", (string server, HttpContext context, AccountService accounts, PartnerTable partners, ServerDirectory directory) =>
+        admin.MapDelete("/partners/{server}", async (string server, HttpContext context, AccountService accounts, PartnerTable partners, ServerDirectory directory,
+            AuditLog auditLog) =>
         {
             var session = Bearer.RequireRole(context, accounts, CompanyRoles.Admin);
             if (!partners.Remove(server, session.UserId))
@@ -129,15 +134,18 @@ internal static class FederationEndpoints
                 throw new ApiException(ErrorCode.NotFound, $"{server} is not a partner");
             }
             directory.Forget(server);
+            await auditLog.RecordAsync(new AuditEvent(session.UserId, "federation." + FederationAuditKinds.PartnerRemoved, server, Bearer.Address(context))).ConfigureAwait(false);
             return Results.NoContent();
         });
 
-        admin.MapPost("/keys/rotate", (HttpContext context, AccountService accounts, ServerKeyRing keys, IFederationAudit audit, TimeProvider time) =>
+        admin.MapPost("/keys/rotate", async (HttpContext context, AccountService accounts, ServerKeyRing keys, IFederationAudit audit, TimeProvider time,
+            AuditLog auditLog) =>
         {
             var session = Bearer.RequireRole(context, accounts, CompanyRoles.Admin);
             var keyId = keys.Rotate();
             audit.Record(new FederationAuditEntry(time.GetUtcNow().ToUnixTimeMilliseconds(), FederationAuditKinds.KeyRotated, keys.ServerName,
                 $"new key {keyId} by {session.UserId}"));
+            await auditLog.RecordAsync(new AuditEvent(session.UserId, "federation." + FederationAuditKinds.KeyRotated, keyId, Bearer.Address(context))).ConfigureAwait(false);
             return Results.Ok(new { key_id = keyId, keys = keys.VerifyKeys().Select(KeyJson) });
         });
 

@@ -1,9 +1,9 @@
 namespace TeamComms.Server.Federation;
 
 /// <summary>
-/// Where federation records what it refused and what admins changed. The company audit log (issue 4) is not on
-/// main yet; until it is, <see cref="LoggingFederationAudit"/> writes each entry to the log and keeps the latest in
-/// memory for <c>GET /v1/admin/federation/audit</c>. Replace the registration to send entries to the audit log.
+/// Where federation records what it refused and what admins changed. <see cref="LoggingFederationAudit"/> writes each
+/// entry to the server log, keeps the latest in memory for <c>GET /v1/admin/federation/audit</c>, and appends it to the
+/// company audit log. <see cref="Record"/> never blocks: it is called on the room log's thread too.
 /// </summary>
 internal interface IFederationAudit
 {

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using TeamComms.Server.Admin;
 using TeamComms.Server.Api;
 using TeamComms.Server.Connections;
+using TeamComms.Server.CompanyDirectory;
 using TeamComms.Server.Federation;
 using TeamComms.Server.FanOut;
 using TeamComms.Server.Keys;
@@ -55,6 +56,7 @@ public static class TeamCommsApp
         AdminEndpoints.Map(app);
         FederationEndpoints.Map(app);
         KeyEndpoints.Map(app);
+        DirectoryApi.Map(app);
         app.Lifetime.ApplicationStopped.Register(() =>
         {
             // Order matters: stop taking appends (the log drains its queue), stop dispatching, then close RocksDB.

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using TeamComms.Server.Accounts;
 using TeamComms.Server.Api;
 using TeamComms.Server.Connections;
+using TeamComms.Server.CompanyDirectory;
 using TeamComms.Server.Federation;
 using TeamComms.Server.FanOut;
 using TeamComms.Server.Keys;
@@ -65,12 +66,14 @@ public static class TeamCommsServiceCollectionExtensions
             new CompositeCommitSink([sp.GetRequiredService<FanOutHub>(), .. sp.GetServices<ICommitSink>()]),
             sp.GetRequiredService<ServerMetrics>(),
             sp.GetRequiredService<ILogger<LocalRoomLog>>(),
+            sp.GetService<IRoomPolicy>(),
             sp.GetService<IRoomFederation>()));
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<AccountService>();
         services.AddSingleton<ClientCalls>();
         services.AddSingleton<ConnectionServices>();
         services.AddHostedService<TeamCommsLifecycle>();
+        services.AddTeamCommsDirectory(configuration);
         services.AddTeamCommsFederation(configuration);
         services.ConfigureHttpJsonOptions(o =>
         {

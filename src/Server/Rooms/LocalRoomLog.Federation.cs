@@ -336,7 +336,8 @@ internal sealed partial class LocalRoomLog
         {
             case EventTypes.Member when ev.Membership is { } change:
                 var role = e.ContentMap.GetValueOrDefault("role") as string is { } r && RoomRoles.IsValid(r) ? r : RoomRoles.Member;
-                SetMember(room, change.UserId, change.Membership, role, ev);
+                var managed = change.Membership == Membership.Join && e.ContentMap.GetValueOrDefault("via") as string == "rule";
+                SetMember(room, change.UserId, change.Membership, role, ev, managed);
                 if (change.Membership == Membership.Join && _accounts.FindUserKey(change.UserId) is not null
                     && room.Working.State.HistoryVisibility == HistoryVisibilities.Full && e.Seq > 1)
                 {
@@ -347,6 +348,10 @@ internal sealed partial class LocalRoomLog
                 break;
             case EventTypes.Name when e.ContentMap.GetValueOrDefault("name") is string name:
                 room.Working = room.Working with { State = room.Working.State with { Name = name } };
+                recordChanged = true;
+                break;
+            case EventTypes.Archived when e.ContentMap.GetValueOrDefault("archived") is bool archived:
+                room.Working = room.Working with { State = room.Working.State with { Archived = archived } };
                 recordChanged = true;
                 break;
             case EventTypes.Topic when e.ContentMap.GetValueOrDefault("topic") is string topic:

@@ -34,6 +34,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
     private readonly ICommitSink _sink;
     private readonly ILogger _logger;
     private readonly ServerMetrics _metrics;
+    private readonly IRoomPolicy? _policy;
     private readonly Thread _thread;
 
     // Sequencer-thread state. "Working" values run ahead during a batch; the others are committed.
@@ -53,8 +54,9 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
 
     public LocalRoomLog(RocksStore store, RoomRegistry rooms, RoomStore roomStore, EventStore events, AccountStore accounts,
         TimeProvider time, StorageOptions options, string serverName, ICommitSink sink, ServerMetrics metrics, ILogger<LocalRoomLog> logger,
-        IRoomFederation? federation = null)
+        IRoomPolicy? policy = null, IRoomFederation? federation = null)
     {
+        _policy = policy;
         _federation = federation;
         _store = store;
         _batch = new StoreBatch(store);
@@ -284,6 +286,8 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 CreateRoomProposal p => SequenceCreate(request, p),
                 StateProposal p => SequenceState(request, p),
                 ReadMarkerProposal p => SequenceReadMarker(request, p),
+                SystemProposal p => SequenceSystem(request, p),
+                ArchiveProposal p => SequenceArchive(request, p),
                 RemoteProposal p => SequenceRemote(request, p),
                 FollowerEventsProposal p => SequenceFollower(request, p),
                 ContentFillProposal p => SequenceContentFill(request, p),
@@ -383,6 +387,10 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 {
                     return userError;
                 }
+                if (_policy?.CheckInvite(p.Actor, state, target) is { } inviteRefusal)
+                {
+                    return (ErrorCode.PolicyViolation, inviteRefusal);
+                }
                 membership = Membership.Invite;
                 role = RoomRoles.Member;
                 break;
@@ -402,6 +410,10 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 {
                     return (ErrorCode.NotMember, "you are not a member of this room");
                 }
+                if (current is { Membership: Membership.Join, Managed: true })
+                {
+                    return (ErrorCode.PolicyViolation, "your membership of this room follows the company directory; an admin can exclude you");
+                }
                 membership = Membership.Leave;
                 break;
             case MembershipAction.Kick:
@@ -417,6 +429,10 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 {
                     return (ErrorCode.Forbidden, "you cannot remove a member of equal or higher role");
                 }
+                if (current is { Membership: Membership.Join, Managed: true })
+                {
+                    return (ErrorCode.PolicyViolation, $"{target} is a member through a company directory rule; an admin can add an exclusion instead");
+                }
                 membership = Membership.Leave;
                 break;
             default:
@@ -424,7 +440,8 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         }
         if (IsHostedElsewhere(room))
         {
-            return Forward(request, room, p.Actor, EventTypes.Member, MemberContent(target, membership, role, p.Reason), "");
+            return Forward(request, room, p.Actor, EventTypes.Member,
+                MemberContent(target, membership, role, p.Reason, managed: StaysManaged(state, target, membership)), "");
         }
         var ev = AppendMember(room, actor, target, membership, role, p.Reason);
         request.Events.Add(ev);
@@ -476,6 +493,10 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
             {
                 return error;
             }
+        }
+        if (_policy?.CheckCreate(p.Actor, p.Kind, p.Invite) is { } createRefusal)
+        {
+            return (ErrorCode.PolicyViolation, createRefusal);
         }
         var key = _workingRoomKey++;
         var roomId = Identifiers.NewRoomId(_serverName);
@@ -585,7 +606,8 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 }
                 if (IsHostedElsewhere(room))
                 {
-                    return Forward(request, room, p.Actor, EventTypes.Member, MemberContent(target, Membership.Join, role, null), "");
+                    return Forward(request, room, p.Actor, EventTypes.Member,
+                        MemberContent(target, Membership.Join, role, null, managed: StaysManaged(state, target, Membership.Join)), "");
                 }
                 request.Events.Add(AppendMember(room, p.Actor.UserId, target, Membership.Join, role, null));
                 break;
@@ -639,8 +661,11 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         return seq;
     }
 
-    /// <summary>The canonical content of a member event; a remote server proposing one builds the same bytes.</summary>
-    private static byte[] MemberContent(string target, string membership, string role, string? reason)
+    /// <summary>
+    /// The canonical content of a member event. A remote server proposing an action builds the same bytes from its copy
+    /// of the room's state, and the hub refuses a proposal whose content differs.
+    /// </summary>
+    private static byte[] MemberContent(string target, string membership, string role, string? reason, string? by = null, bool managed = false)
     {
         var content = new Dictionary<string, object?>
         {
@@ -652,13 +677,30 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         {
             content["reason"] = reason;
         }
+        if (by is not null)
+        {
+            content["by"] = by;
+        }
+        if (managed)
+        {
+            content["via"] = "rule";
+        }
         return MsgPackValue.ToCanonicalMap(content);
     }
 
-    private CommittedEvent AppendMember(Room room, string actor, string target, string membership, string role, string? reason)
+    /// <summary>Whether a member event keeps the member's directory-rule flag (a join of someone already joined through a rule).</summary>
+    private static bool StaysManaged(RoomState state, string target, string membership) =>
+        membership == Membership.Join && state.Member(target) is { Membership: Membership.Join, Managed: true };
+
+    /// <param name="userKey">The target's user key when the caller knows it (a user created in this very batch is not readable yet).</param>
+    /// <param name="managed">Whether a join comes from a directory rule; null keeps the current flag for a member who stays joined.</param>
+    /// <param name="by">Who caused a server-made change (goes into the event's <c>by</c>).</param>
+    private CommittedEvent AppendMember(Room room, string actor, string target, string membership, string role, string? reason,
+        long? userKey = null, bool? managed = null, string? by = null)
     {
-        var ev = AppendEvent(room, actor, EventTypes.Member, MemberContent(target, membership, role, reason), new MembershipChange(target, membership));
-        SetMember(room, target, membership, role, ev);
+        var isManaged = membership == Membership.Join && (managed ?? StaysManaged(room.Working.State, target, membership));
+        var ev = AppendEvent(room, actor, EventTypes.Member, MemberContent(target, membership, role, reason, by, isManaged), new MembershipChange(target, membership));
+        SetMember(room, target, membership, role, ev, isManaged, userKey);
         if (membership is Membership.Invite or Membership.Join)
         {
             NoteRemoteParticipant(room, target);
@@ -667,19 +709,66 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
     }
 
     /// <summary>Applies a member event to the working state and the member rows.</summary>
-    private void SetMember(Room room, string target, string membership, string role, CommittedEvent ev)
+    private void SetMember(Room room, string target, string membership, string role, CommittedEvent ev, bool managed, long? userKey = null)
     {
         var previous = room.Working.State.Member(target);
         var joinSeq = membership == Membership.Join
             ? (previous?.Membership == Membership.Join ? previous.JoinSeq : ev.Seq)
             : previous?.JoinSeq ?? 0;
-        var info = new MemberInfo(membership, role, ev.Pos, ev.Seq, joinSeq);
+        var info = new MemberInfo(membership, role, ev.Pos, ev.Seq, joinSeq, managed);
         room.Working = room.Working with { State = room.Working.State.WithMember(target, info) };
-        _batch.PutMember(room.Key, target, new MemberRecord(membership, role, ev.Pos, ev.Seq, joinSeq));
-        if (_accounts.FindUserKey(target) is { } userKey)
+        _batch.PutMember(room.Key, target, new MemberRecord(membership, role, ev.Pos, ev.Seq, joinSeq, managed));
+        if ((userKey ?? _accounts.FindUserKey(target)) is { } key)
         {
-            _batch.PutUserRoom(userKey, room.Key, new UserRoomRecord(membership, ev.Pos, ev.Seq));
+            _batch.PutUserRoom(key, room.Key, new UserRoomRecord(membership, ev.Pos, ev.Seq));
         }
+    }
+
+    private (ErrorCode Code, string Message)? SequenceSystem(Request request, SystemProposal p)
+    {
+        _batch.Apply(p.Writes);
+        foreach (var want in p.Wants)
+        {
+            var room = _rooms.Get(want.RoomKey);
+            if (room is null)
+            {
+                continue;
+            }
+            var state = room.Working.State;
+            if (MembershipWant.Decide(state.Member(want.UserId), want.Kind, state.Archived, want.Role) is not { } change)
+            {
+                continue;
+            }
+            request.Events.Add(AppendMember(room, p.Actor.UserId, want.UserId, change.Membership, change.Role, want.Reason,
+                want.UserKey, change.Managed, p.By));
+        }
+        return null;
+    }
+
+    private (ErrorCode Code, string Message)? SequenceArchive(Request request, ArchiveProposal p)
+    {
+        var room = _rooms.Find(p.RoomId);
+        if (room is null)
+        {
+            return (ErrorCode.UnknownRoom, $"no room {p.RoomId}");
+        }
+        var state = room.Working.State;
+        if (!p.Privileged && RoomRoles.Rank(state.RoleOf(p.Actor.UserId)) < RoomRoles.Rank(RoomRoles.Owner))
+        {
+            return state.IsJoined(p.Actor.UserId)
+                ? (ErrorCode.Forbidden, "only the room's owners or a company admin can archive or unarchive it")
+                : (ErrorCode.NotMember, "you are not a member of this room");
+        }
+        if (state.Archived == p.Archived)
+        {
+            return (ErrorCode.Conflict, p.Archived ? "the room is already archived" : "the room is not archived");
+        }
+        request.Events.Add(AppendEvent(room, p.Actor.UserId, EventTypes.Archived,
+            MsgPackValue.ToCanonicalMap(new Dictionary<string, object?> { ["archived"] = p.Archived }), null));
+        room.Working = room.Working with { State = room.Working.State with { Archived = p.Archived } };
+        PutRoomRecord(room);
+        request.RoomId = room.RoomId;
+        return null;
     }
 
     private CommittedEvent AppendEvent(Room room, string sender, string type, byte[] content, MembershipChange? membership)

@@ -50,6 +50,22 @@ internal sealed record AppendOutcome(ErrorCode? Error, string? Message, IReadOnl
     public static AppendOutcome Fail(ErrorCode code, string message) => new(code, message, [], null);
 }
 
+/// <summary>
+/// A change made by the server on behalf of the company directory (provisioning, rules, offboarding): membership
+/// changes in any number of rooms plus directory rows, committed together in one group commit, so a provisioning
+/// call either happens entirely or not at all. The sequencer applies each <see cref="MembershipWant"/> against the
+/// room's working state, so a want that is already satisfied adds no event. <paramref name="By"/> names who caused
+/// it (an admin's user id, <c>scim:&lt;token&gt;</c>, ...) and goes into each member event's <c>by</c> field.
+/// </summary>
+internal sealed record SystemProposal(Actor Actor, string By, IReadOnlyList<MembershipWant> Wants,
+    IReadOnlyList<Storage.StagedWrite> Writes) : Proposal(Actor);
+
+/// <summary>
+/// Archive or unarchive a room. <paramref name="Privileged"/> is set by callers that already checked the company
+/// admin role; otherwise only the room's owners may.
+/// </summary>
+internal sealed record ArchiveProposal(Actor Actor, string RoomId, bool Archived, bool Privileged) : Proposal(Actor);
+
 /// <summary>Move a user's read marker forward (never back). Ordered with the room's events by the log.</summary>
 internal sealed record ReadMarkerProposal(Actor Actor, string RoomId, long Seq) : Proposal(Actor);
 

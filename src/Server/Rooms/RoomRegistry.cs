@@ -59,7 +59,7 @@ internal sealed class RoomRegistry(RoomStore rooms, EventStore events)
         var joined = 0;
         foreach (var (userId, m) in rooms.Members(key))
         {
-            members[userId] = new MemberInfo(m.Membership, m.Role, m.Pos, m.Seq, m.JoinSeq);
+            members[userId] = new MemberInfo(m.Membership, m.Role, m.Pos, m.Seq, m.JoinSeq, m.Managed);
             if (m.Membership == Membership.Join)
             {
                 joined++;

@@ -24,7 +24,8 @@ internal static class RoomRoles
 
 /// <summary>One member row of a room's state.</summary>
 /// <param name="JoinSeq">Seq of the member's latest join (0 if never joined); bounds what a "joined"-visibility room shows them.</param>
-internal sealed record MemberInfo(string Membership, string Role, long Pos, long Seq, long JoinSeq);
+/// <param name="Managed">The join came from a directory rule: the directory, not the member, decides when it ends.</param>
+internal sealed record MemberInfo(string Membership, string Role, long Pos, long Seq, long JoinSeq, bool Managed = false);
 
 /// <summary>
 /// A room's state as derived from its log: settings and members. Immutable; the sequencer builds the next one and

@@ -3,10 +3,14 @@ using RocksDbSharp;
 namespace TeamComms.Server.Storage;
 
 /// <summary>Users, sessions, setup tokens and device cursors.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The write gate is a SemaphoreSlim without a wait handle; the store lives as long as the process.")]
 internal sealed class AccountStore
 {
     private readonly RocksStore _store;
     private readonly Lock _userLock = new();
+    // Serializes every read-modify-write of a user row (logins, password setup, directory changes), so that a
+    // directory commit never overwrites a concurrent password change with a stale copy, nor the reverse.
+    private readonly SemaphoreSlim _userWrites = new(1, 1);
     private long _nextUserKey;
     private long _nextSessionKey;
 
@@ -19,6 +23,19 @@ internal sealed class AccountStore
 
     /// <summary>Creates a user; false when the user id is taken. Allocates the key.</summary>
     public bool TryCreateUser(Func<long, UserRecord> build, out UserRecord created)
+    {
+        _userWrites.Wait();
+        try
+        {
+            return TryCreateUserLocked(build, out created);
+        }
+        finally
+        {
+            _userWrites.Release();
+        }
+    }
+
+    private bool TryCreateUserLocked(Func<long, UserRecord> build, out UserRecord created)
     {
         lock (_userLock)
         {
@@ -69,6 +86,80 @@ internal sealed class AccountStore
     }
 
     public void UpdateUser(UserRecord user) => _store.Put(KeyCodec.Long(user.Key), RecordJson.Encode(user), _store.Users);
+
+    /// <summary>Reads, changes and writes a user row under the user write gate. Null when the user does not exist.</summary>
+    public async Task<UserRecord?> UpdateUserAsync(long key, Func<UserRecord, UserRecord> change)
+    {
+        await _userWrites.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (GetUser(key) is not { } current)
+            {
+                return null;
+            }
+            var updated = change(current);
+            UpdateUser(updated);
+            return updated;
+        }
+        finally
+        {
+            _userWrites.Release();
+        }
+    }
+
+    /// <summary>
+    /// Holds the user write gate while a directory change that rewrites user rows is staged and committed; rows must
+    /// be re-read after this returns so that the commit carries the latest password hash and login time.
+    /// </summary>
+    public async Task<IDisposable> LockUserWritesAsync()
+    {
+        await _userWrites.WaitAsync().ConfigureAwait(false);
+        return new Releaser(_userWrites);
+    }
+
+    /// <summary>
+    /// Allocates <paramref name="count"/> consecutive user keys for rows that a directory commit will write, and
+    /// persists the next free key at once so that no later allocation can reuse them even if that commit fails.
+    /// </summary>
+    public long ReserveUserKeys(int count)
+    {
+        lock (_userLock)
+        {
+            var first = _nextUserKey;
+            _nextUserKey += count;
+            _store.Put("next_user_key"u8, KeyCodec.Long(_nextUserKey), _store.Meta);
+            return first;
+        }
+    }
+
+    /// <summary>True when a user row with this id exists.</summary>
+    public bool UserExists(string userId) => _store.HasKey(KeyCodec.Utf8(userId), _store.UserNames);
+
+    /// <summary>The rows of a new user, to commit with a directory change.</summary>
+    public static StagedWrite[] StageCreateUser(UserRecord user) =>
+    [
+        StagedWrite.Put("users", KeyCodec.Long(user.Key), RecordJson.Encode(user)),
+        StagedWrite.Put("user_names", KeyCodec.Utf8(user.UserId), KeyCodec.Long(user.Key)),
+    ];
+
+    /// <summary>A changed user row, to commit with a directory change (hold <see cref="LockUserWritesAsync"/>).</summary>
+    public static StagedWrite StageUpdateUser(UserRecord user) => StagedWrite.Put("users", KeyCodec.Long(user.Key), RecordJson.Encode(user));
+
+    /// <summary>A changed session row, to commit with a directory change.</summary>
+    public static StagedWrite StageUpdateSession(SessionRecord session) => StagedWrite.Put("sessions", KeyCodec.Long(session.Key), RecordJson.Encode(session));
+
+    private sealed class Releaser(SemaphoreSlim gate) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                gate.Release();
+            }
+        }
+    }
 
     public UserRecord? GetUser(long key)
     {

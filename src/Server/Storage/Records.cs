@@ -19,7 +19,8 @@ internal sealed record RoomRecord
 }
 
 /// <summary>A member row of a room: <c>room_members[roomKey ‖ userId]</c>.</summary>
-internal sealed record MemberRecord(string Membership, string Role, long Pos, long Seq, long JoinSeq);
+/// <param name="Managed">The join came from a directory rule (not an invitation or a manual add).</param>
+internal sealed record MemberRecord(string Membership, string Role, long Pos, long Seq, long JoinSeq, bool Managed = false);
 
 /// <summary>A user's membership index row: <c>user_rooms[userKey ‖ roomKey]</c>.</summary>
 internal sealed record UserRoomRecord(string Membership, long Pos, long Seq);
@@ -54,6 +55,9 @@ internal sealed record SessionRecord
     public string? LastAddress { get; init; }
     public bool Revoked { get; init; }
     public long? RevokedAt { get; init; }
+
+    /// <summary>Set when the device was told to wipe company data: a later connection with this token gets Wipe.</summary>
+    public string? WipeReason { get; init; }
 }
 
 /// <summary>A one-time setup link: its hash is the key.</summary>

@@ -22,6 +22,8 @@ internal sealed partial class RocksStore : IDisposable
         "meta", "events", "rooms", "room_ids", "room_members", "user_rooms", "users", "user_names",
         "sessions", "session_tokens", "user_sessions", "txns", "read_markers", "cursors", "setup_tokens",
         "room_keys",
+        // Company directory and audit log (issue 4); see KeyCodec.Directory.cs for their key layouts.
+        "profiles", "directory", "directory_index", "audit", "audit_heads",
         // Federation (RocksStore.Federation.cs): partners, keys and pending sends; outboxes; push cursors; proposal nonces.
         "federation", "fed_outbox", "fed_cursors", "fed_nonces",
     ];
@@ -133,6 +135,10 @@ internal sealed partial class RocksStore : IDisposable
     public ColumnFamilyHandle RoomKeys { get; }
 
     internal RocksDb Db => _db;
+
+    /// <summary>A column family by name (one of <see cref="ColumnFamilyNames"/>).</summary>
+    public ColumnFamilyHandle Family(string name) =>
+        _handles.TryGetValue(name, out var handle) ? handle : throw new ArgumentException($"no column family '{name}'", nameof(name));
 
     /// <summary>Commits a batch atomically. <paramref name="durable"/> syncs the WAL when the server is configured to.</summary>
     public void Write(WriteBatch batch, bool durable = true) => _db.Write(batch, durable ? _syncWrite : _asyncWrite);

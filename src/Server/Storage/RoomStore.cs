@@ -9,6 +9,15 @@ internal sealed class RoomStore(RocksStore store)
         return value is null ? null : KeyCodec.ReadLong(value);
     }
 
+    /// <summary>Every room's record, in key order (admin and compliance listings).</summary>
+    public IEnumerable<RoomRecord> AllRooms()
+    {
+        foreach (var (_, value) in store.ScanPrefix(store.Rooms, []))
+        {
+            yield return RecordJson.Decode<RoomRecord>(value);
+        }
+    }
+
     public RoomRecord? GetRoom(long roomKey)
     {
         var value = store.Get(KeyCodec.Long(roomKey), store.Rooms);

@@ -48,6 +48,23 @@ internal sealed partial class StoreBatch(RocksStore store) : IDisposable
     public void PutMetaLong(string key, long value) =>
         _batch.Put(KeyCodec.Utf8(key), KeyCodec.Long(value), store.Meta);
 
+    /// <summary>Adds rows staged by another store (directory, audit) so they commit with this batch's events.</summary>
+    public void Apply(IReadOnlyList<StagedWrite> writes)
+    {
+        foreach (var write in writes)
+        {
+            var cf = store.Family(write.Family);
+            if (write.Value is null)
+            {
+                _batch.Delete(write.Key, cf);
+            }
+            else
+            {
+                _batch.Put(write.Key, write.Value, cf);
+            }
+        }
+    }
+
     /// <summary>Writes the batch; throws <see cref="RocksDbException"/> on failure, in which case nothing was written.</summary>
     public void Commit(bool durable = true)
     {

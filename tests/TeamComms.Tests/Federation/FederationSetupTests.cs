@@ -184,6 +184,32 @@ public class FederationSetupTests
         Assert.Equal(keyId, cluster.A.Services.GetRequiredService<ServerKeyRing>().KeyId);
     }
 
+    [Fact]
+    public async Task RefusalsAndAdminActions_AreInTheCompanyAuditLog()
+    {
+        await using var cluster = await FederatedServers.StartAsync(2);
+        // An admin action (recorded before the call answers) and a refusal (recorded in the background).
+        using var admin = await cluster.B.Server.AdminAsync();
+        await admin.AddPartnerAsync("c.test", "http://127.0.0.1:1", "audited");
+        await admin.RemovePartnerAsync("c.test");
+        var (status, _) = await FederationProbe.SendAsync(cluster.A, cluster.B, HttpMethod.Get, "/v1/federation/keys/x", originName: "mallory.test");
+        Assert.Equal(403, status);
+
+        async Task<System.Text.Json.Nodes.JsonArray> QueryAsync(string action) =>
+            (await admin.SendAsync(HttpMethod.Get, $"/v1/admin/audit?action={action}", null))!["entries"]!.AsArray();
+        var added = Assert.Single(await QueryAsync("federation.partner_added"), e => e!["target"]!.GetValue<string>() == "c.test")!;
+        Assert.Equal("admin@b.test", added["actor"]!.GetValue<string>());
+        Assert.Single(await QueryAsync("federation.partner_removed"), e => e!["target"]!.GetValue<string>() == "c.test");
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        System.Text.Json.Nodes.JsonArray refused;
+        while ((refused = await QueryAsync("federation." + FederationAuditKinds.UnlistedOrigin)).Count == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20); // appended by the audit writer in the background
+        }
+        var entry = Assert.Single(refused)!;
+        Assert.Equal("federation:mallory.test", entry["actor"]!.GetValue<string>());
+    }
+
     private static async Task<(int Code, string Out, string Err)> RunCliAsync(string config, string? stdin, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet")

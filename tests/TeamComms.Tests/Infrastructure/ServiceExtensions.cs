@@ -11,4 +11,6 @@ internal static class ServiceExtensions
     public static ConnectionRegistry GetConnectionRegistry(this IServiceProvider sp) => sp.GetRequiredService<ConnectionRegistry>();
     public static RocksStore GetRocksStore(this IServiceProvider sp) => sp.GetRequiredService<RocksStore>();
     public static IRoomLog GetRoomLog(this IServiceProvider sp) => sp.GetRequiredService<IRoomLog>();
+    public static RoomRegistry GetRoomRegistry(this IServiceProvider sp) => sp.GetRequiredService<RoomRegistry>();
+    public static EventStore GetEventStore(this IServiceProvider sp) => sp.GetRequiredService<EventStore>();
 }
