@@ -162,6 +162,7 @@ internal sealed partial class DestinationSender
         var pending = _inFlight ??= Build();
         if (pending is null)
         {
+            _owner.NotifyChanged(); // caught up: observers waiting for an empty outbox re-check
             return false;
         }
         Attempts++;

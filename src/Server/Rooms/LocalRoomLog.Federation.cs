@@ -60,11 +60,21 @@ internal sealed partial class LocalRoomLog
         {
             return (ErrorCode.FederationRefused, $"{room.RoomId} is hosted on another server and federation is off");
         }
+        var (nonce, hub) = Enqueue(room, actor, type, content, txn);
+        _batchForwarded.Add(nonce);
+        request.RoomId = room.RoomId;
+        request.SetOutcome(new AppendOutcome(null, null, [], room.RoomId) { Forwarded = _federation.Forwarded(nonce, hub) });
+        return null;
+    }
+
+    /// <summary>Puts a signed proposal and its pending row in this batch. Nobody waits for it unless the caller says so.</summary>
+    private (string Nonce, string Hub) Enqueue(Room room, Actor actor, string type, byte[] content, string txn)
+    {
         var hub = Identifiers.ServerOf(room.RoomId);
         var nonce = NewNonce();
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(content, hash);
-        var signature = _federation.SignProposal(room.RoomId, actor.UserId, type, hash, nonce);
+        var signature = _federation!.SignProposal(room.RoomId, actor.UserId, type, hash, nonce);
         _batch.PutOutbox(hub, NextOutboxSeq(hub), new ProposalItem(room.RoomId, actor.UserId, type, content, signature).ToBytes());
         _batch.PutPending(new PendingRecord
         {
@@ -77,10 +87,20 @@ internal sealed partial class LocalRoomLog
             CreatedAt = _time.GetUtcNow().ToUnixTimeMilliseconds(),
         });
         _effects.Outboxes.Add(hub);
-        _batchForwarded.Add(nonce);
-        request.RoomId = room.RoomId;
-        request.SetOutcome(new AppendOutcome(null, null, [], room.RoomId) { Forwarded = _federation.Forwarded(nonce, hub) });
-        return null;
+        return (nonce, hub);
+    }
+
+    /// <summary>
+    /// A server-made membership change (offboarding, a directory rule) on a room hosted elsewhere: only removals apply
+    /// there, as the user's own leave proposed to the hub; rules never add members to other servers' rooms.
+    /// </summary>
+    private void ForwardSystemChange(Room room, MembershipWant want, string membership, string role)
+    {
+        if (membership != Membership.Leave || _federation is not { Enabled: true })
+        {
+            return;
+        }
+        Enqueue(room, new Actor(want.UserId, want.UserKey, 0), EventTypes.Member, MemberContent(want.UserId, Membership.Leave, role, want.Reason), "");
     }
 
     /// <summary>A retried send whose first attempt is still waiting for the hub: wait for the same proposal.</summary>

@@ -739,6 +739,11 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
             {
                 continue;
             }
+            if (IsHostedElsewhere(room))
+            {
+                ForwardSystemChange(room, want, change.Membership, change.Role);
+                continue;
+            }
             request.Events.Add(AppendMember(room, p.Actor.UserId, want.UserId, change.Membership, change.Role, want.Reason,
                 want.UserKey, change.Managed, p.By));
         }
@@ -751,6 +756,10 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         if (room is null)
         {
             return (ErrorCode.UnknownRoom, $"no room {p.RoomId}");
+        }
+        if (IsHostedElsewhere(room))
+        {
+            return (ErrorCode.FederationRefused, $"{p.RoomId} is hosted on another server; only its hub archives it");
         }
         var state = room.Working.State;
         if (!p.Privileged && RoomRoles.Rank(state.RoleOf(p.Actor.UserId)) < RoomRoles.Rank(RoomRoles.Owner))

@@ -98,9 +98,9 @@ public class FederationBackfillTests
         await using var a = await alice.ConnectAsync();
         var internalRoom = await a.CreateRoomAsync("internal only", invite: [dave.UserId]);
         await a.SendTextAsync(internalRoom, "not for partners");
-        var shared = await a.CreateRoomAsync("shared", invite: [bob.UserId]);
         await using var b = await bob.ConnectAsync();
         await using var bEvents = new EventCollector(b);
+        var shared = await a.CreateRoomAsync("shared", invite: [bob.UserId]);
         await bEvents.WaitAsync(es => es.Any(e => e.RoomId == shared));
         await b.JoinAsync(shared);
 
@@ -124,4 +124,40 @@ public class FederationBackfillTests
         var copy = StoredCopy(cluster.B, shared);
         Assert.DoesNotContain(copy, e => e.Sender == dave.UserId || (e.Content is not null && e.ContentMap.GetValueOrDefault("user") as string == dave.UserId));
     }
+
+    [Fact]
+    public async Task OffboardingAUser_RemovesThemFromRoomsHostedOnOtherServers_AndOnlyTheHubArchives()
+    {
+        await using var cluster = await FederatedServers.StartAsync(2);
+        var alice = await cluster.A.CreateUserAsync("alice");
+        var bob = await cluster.B.CreateUserAsync("bob");
+        await using var a = await alice.ConnectAsync();
+        await using var aEvents = new EventCollector(a);
+        string room;
+        await using (var b = await bob.ConnectAsync())
+        await using (var bEvents = new EventCollector(b))
+        {
+            room = await a.CreateRoomAsync("partners", invite: [bob.UserId]);
+            await bEvents.WaitAsync(es => es.Any(e => e.RoomId == room));
+            await b.JoinAsync(room);
+            // An admin of b.test cannot archive a room a.test hosts.
+            using var bAdminHttp = await cluster.B.Server.AdminAsync();
+            var ex = await Assert.ThrowsAsync<TeamComms.Client.TeamCommsException>(() =>
+                bAdminHttp.SendAsync(HttpMethod.Post, $"/v1/admin/rooms/{Uri.EscapeDataString(room)}/archive", new System.Text.Json.Nodes.JsonObject()));
+            Assert.Contains(ex.CodeName, new[] { "federation_refused", "not_found", "unknown_room" });
+        }
+        // bob leaves the company: b.test removes him everywhere, including from a.test's room, by his own signed leave.
+        using var bAdmin = await cluster.B.Server.AdminAsync();
+        await bAdmin.SendAsync(HttpMethod.Post, $"/v1/admin/users/{bob.UserId}/deactivate", new System.Text.Json.Nodes.JsonObject { ["reason"] = "left" });
+        var left = await aEvents.WaitAsync(es => es.Any(e => e.RoomId == room && e.Type == EventTypes.Member
+            && (string)e.ContentMap["user"]! == bob.UserId && (string)e.ContentMap["membership"]! == Membership.Leave));
+        var leave = left.Last(e => e.RoomId == room && e.Type == EventTypes.Member);
+        Assert.Equal(bob.UserId, leave.Sender);
+        Assert.NotNull(leave.Origin);
+        var members = (List<object?>)(await a.CallAsync("rooms.members", new Dictionary<string, object?> { ["room"] = room }))!;
+        Assert.DoesNotContain(members, m => (string)((Dictionary<string, object?>)m!)["user"]! == bob.UserId);
+        await Eventually.TrueAsync(() => cluster.B.Services.GetRequiredService<FederationStore>().PendingCount() == 0, what: "b.test has no pending sends");
+        Assert.Equal(Membership.Leave, cluster.B.Services.GetRequiredService<RoomRegistry>().Find(room)!.View.State.Member(bob.UserId)!.Membership);
+    }
 }
+

@@ -172,7 +172,7 @@ public class FederationOutageTests
         Assert.Equal(Enumerable.Range(0, 20).Select(i => $"pending {i}"),
             atHub.Events.Where(e => e.Type == EventTypes.Message).Select(e => (string)e.ContentMap["body"]!));
         // The ordered events come back to B, and B's outbox and pending sends empty.
-        await cluster.B.Senders.WaitAsync(_ => cluster.B.Services.GetRequiredService<TeamComms.Server.Storage.FederationStore>().PendingCount() == 0, s_wait);
+        await Eventually.TrueAsync(() => cluster.B.Services.GetRequiredService<TeamComms.Server.Storage.FederationStore>().PendingCount() == 0, what: "b.test has no pending sends");
         var atB = await b.HistoryAsync(room, forward: true, limit: 100);
         Assert.Equal(atHub.Events.Select(e => e.Id), atB.Events.Select(e => e.Id));
         Assert.Equal(0, cluster.B.Services.GetRequiredService<TeamComms.Server.Storage.FederationStore>().OutboxCount("a.test"));
