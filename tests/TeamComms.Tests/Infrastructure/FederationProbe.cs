@@ -21,8 +21,7 @@ internal static class FederationProbe
 
     /// <summary>Signs and sends a request as <paramref name="origin"/> to <paramref name="destination"/>.</summary>
     public static async Task<(int Status, byte[] Body)> SendAsync(FederatedServer origin, FederatedServer destination, HttpMethod method, string pathAndQuery,
-        byte[]? body = null, long? timestamp = null, SigningKey? wrongKey = null, string? claimedDestination = null, string? originName = null,
-        Func<HttpRequestMessage, Task<HttpRequestMessage>>? beforeSend = null)
+        byte[]? body = null, long? timestamp = null, SigningKey? wrongKey = null, string? claimedDestination = null, string? originName = null)
     {
         var request = Build(origin, destination, method, pathAndQuery, body, timestamp, wrongKey, claimedDestination, originName);
         return await SendRawAsync(request);
