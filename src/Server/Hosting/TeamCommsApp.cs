@@ -8,6 +8,7 @@ using TeamComms.Server.Admin;
 using TeamComms.Server.Api;
 using TeamComms.Server.Connections;
 using TeamComms.Server.CompanyDirectory;
+using TeamComms.Server.Federation;
 using TeamComms.Server.FanOut;
 using TeamComms.Server.Keys;
 using TeamComms.Server.Rooms;
@@ -55,6 +56,7 @@ public static class TeamCommsApp
         AdminEndpoints.Map(app);
         MetricsEndpoint.Map(app);
         ProvisioningEndpoints.Map(app);
+        FederationEndpoints.Map(app);
         KeyEndpoints.Map(app);
         DirectoryApi.Map(app);
         app.Lifetime.ApplicationStopped.Register(() =>

@@ -7,6 +7,7 @@ using TeamComms.Server.Accounts;
 using TeamComms.Server.Api;
 using TeamComms.Server.Connections;
 using TeamComms.Server.CompanyDirectory;
+using TeamComms.Server.Federation;
 using TeamComms.Server.FanOut;
 using TeamComms.Server.Keys;
 using TeamComms.Server.Storage.Encryption;
@@ -64,16 +65,18 @@ public static class TeamCommsServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<StorageOptions>>().Value,
             sp.GetRequiredService<ServerIdentity>().ServerName,
-            sp.GetRequiredService<FanOutHub>(),
+            new CompositeCommitSink([sp.GetRequiredService<FanOutHub>(), .. sp.GetServices<ICommitSink>()]),
             sp.GetRequiredService<ServerMetrics>(),
             sp.GetRequiredService<ILogger<LocalRoomLog>>(),
-            sp.GetService<IRoomPolicy>()));
+            sp.GetService<IRoomPolicy>(),
+            sp.GetService<IRoomFederation>()));
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<AccountService>();
         services.AddSingleton<ClientCalls>();
         services.AddSingleton<ConnectionServices>();
         services.AddHostedService<TeamCommsLifecycle>();
         services.AddTeamCommsDirectory(configuration);
+        services.AddTeamCommsFederation(configuration);
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
