@@ -81,6 +81,14 @@ public enum ErrorCode
     RequestReplayed = 36,
     /// <summary>Federation: an event or batch fails verification (id, content hash, chain, order or origin).</summary>
     EventInvalid = 37,
+    /// <summary>Workplace: you are not a recipient of this alert (only recipients acknowledge it).</summary>
+    NotRecipient = 38,
+    /// <summary>Workplace: the alert already had its all-clear (or was already cancelled); nothing changed.</summary>
+    AlertClosed = 39,
+    /// <summary>Workplace: this server has no push gateway configured, so push endpoints cannot be registered.</summary>
+    PushDisabled = 40,
+    /// <summary>Workplace: the incident id and secret of an anonymous report do not match.</summary>
+    IncidentSecretInvalid = 41,
 }
 
 /// <summary>Names and HTTP statuses of <see cref="ErrorCode"/> values.</summary>
@@ -116,9 +124,10 @@ public static class ErrorCodes
         ErrorCode.Unauthenticated or ErrorCode.TokenInvalid or ErrorCode.TokenExpired or ErrorCode.SessionRevoked
             or ErrorCode.InvalidCredentials or ErrorCode.SignatureInvalid or ErrorCode.RequestReplayed => 401,
         ErrorCode.Forbidden or ErrorCode.NotMember or ErrorCode.AccountDisabled or ErrorCode.PolicyViolation
-            or ErrorCode.NotInvited or ErrorCode.RoomArchived or ErrorCode.FederationRefused => 403,
+            or ErrorCode.NotInvited or ErrorCode.RoomArchived or ErrorCode.FederationRefused
+            or ErrorCode.NotRecipient or ErrorCode.IncidentSecretInvalid => 403,
         ErrorCode.NotFound or ErrorCode.UnknownRoom or ErrorCode.UnknownUser => 404,
-        ErrorCode.Conflict or ErrorCode.AlreadyMember => 409,
+        ErrorCode.Conflict or ErrorCode.AlreadyMember or ErrorCode.AlertClosed => 409,
         ErrorCode.FrameTooLarge or ErrorCode.ContentTooLarge => 413,
         ErrorCode.RateLimited => 429,
         ErrorCode.StorageFull => 507,

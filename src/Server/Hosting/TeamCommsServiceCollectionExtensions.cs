@@ -13,6 +13,7 @@ using TeamComms.Server.Keys;
 using TeamComms.Server.Storage.Encryption;
 using TeamComms.Server.Rooms;
 using TeamComms.Server.Storage;
+using TeamComms.Server.Workplace;
 
 namespace TeamComms.Server.Hosting;
 
@@ -77,6 +78,7 @@ public static class TeamCommsServiceCollectionExtensions
         services.AddHostedService<TeamCommsLifecycle>();
         services.AddTeamCommsDirectory(configuration);
         services.AddTeamCommsFederation(configuration);
+        services.AddTeamCommsWorkplace(configuration);
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;

@@ -235,6 +235,10 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 _metrics.RecordCommit(_batchEvents.Count, _time.GetElapsedTime(started));
             }
             AfterCommitFederation();
+            if (_batchMarkers.Count > 0)
+            {
+                _sink.OnReadMarkers(_batchMarkers);
+            }
             foreach (var item in _items)
             {
                 item.Complete();
@@ -297,6 +301,8 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 RemoteProposal p => SequenceRemote(request, p),
                 FollowerEventsProposal p => SequenceFollower(request, p),
                 ContentFillProposal p => SequenceContentFill(request, p),
+                WorkplacePostProposal p => SequenceWorkplacePost(request, p),
+                WorkplaceRoomProposal p => SequenceWorkplaceRoom(request, p),
                 _ => (ErrorCode.Internal, "unknown proposal"),
             };
             if (error is { } e)
