@@ -9,8 +9,6 @@ namespace TeamComms.Tests.Workplace;
 /// <summary>Quiet hours, snooze and summaries against the real server, on a fake clock that starts on a Monday at noon UTC.</summary>
 public class QuietHoursTests
 {
-    private static Dictionary<string, object?> Room(string roomId) => new() { ["room"] = roomId };
-
     [Fact]
     public async Task Notify_OrdinaryMessagesAreSilentOutsideWorkingHours_UrgentAlwaysNotifies()
     {
