@@ -60,7 +60,7 @@ public static class TeamCommsApp
         FederationEndpoints.Map(app);
         KeyEndpoints.Map(app);
         DirectoryApi.Map(app);
-        WorkplaceEndpoints.Map(app);
+        AttentionEndpoints.Map(app);
         app.Lifetime.ApplicationStopped.Register(() =>
         {
             // Order matters: stop taking appends (the log drains its queue), stop dispatching, then close RocksDB.

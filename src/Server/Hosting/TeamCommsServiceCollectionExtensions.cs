@@ -78,7 +78,7 @@ public static class TeamCommsServiceCollectionExtensions
         services.AddHostedService<TeamCommsLifecycle>();
         services.AddTeamCommsDirectory(configuration);
         services.AddTeamCommsFederation(configuration);
-        services.AddTeamCommsWorkplace(configuration);
+        services.AddTeamCommsAttention(configuration);
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;

@@ -301,8 +301,8 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 RemoteProposal p => SequenceRemote(request, p),
                 FollowerEventsProposal p => SequenceFollower(request, p),
                 ContentFillProposal p => SequenceContentFill(request, p),
-                WorkplacePostProposal p => SequenceWorkplacePost(request, p),
-                WorkplaceRoomProposal p => SequenceWorkplaceRoom(request, p),
+                AttentionPostProposal p => SequenceAttentionPost(request, p),
+                AttentionRoomProposal p => SequenceAttentionRoom(request, p),
                 _ => (ErrorCode.Internal, "unknown proposal"),
             };
             if (error is { } e)

@@ -26,8 +26,8 @@ internal sealed partial class RocksStore : IDisposable
         "profiles", "directory", "directory_index", "audit", "audit_heads",
         // Federation (RocksStore.Federation.cs): partners, keys and pending sends; outboxes; push cursors; proposal nonces.
         "federation", "fed_outbox", "fed_cursors", "fed_nonces",
-        // Workplace features (issue 7: receipts, alerts, quiet hours, push, incidents); see KeyCodec.Workplace.cs.
-        "workplace",
+        // Attention features (issue 7: receipts, alerts, quiet hours, push, incidents); see KeyCodec.Attention.cs.
+        "attention",
     ];
 
     private readonly RocksDb _db;

@@ -23,7 +23,7 @@ public class AlertTests
     [Fact]
     public async Task UrgentMessage_NeedsThePermission_ReachesEveryone_AndTheViewShowsEachRecipientsState()
     {
-        var clock = WorkplaceKit.Clock();
+        var clock = AttentionKit.Clock();
         await using var server = await TestServer.StartAsync(time: clock);
         var hr = await server.PersonAsync("al-hr", roles: ["hr"]);
         var bob = await server.PersonAsync("al-bob");
@@ -45,7 +45,7 @@ public class AlertTests
             Assert.Equal(ErrorCode.Forbidden, (await eveConn.CallErrorAsync("alerts.send", new() { ["room"] = room, ["body"] = "fake alarm" })).Code);
             Assert.Equal(ErrorCode.Forbidden, (await eveConn.CallErrorAsync("alerts.send", new() { ["room"] = room, ["body"] = "ack this", ["urgent"] = false })).Code);
             // Nobody forges an alert with a plain Send.
-            var forged = await Assert.ThrowsAsync<TeamCommsException>(() => eveConn.SendAsync(room, WorkplaceEventTypes.Alert, new Dictionary<string, object?> { ["body"] = "x", ["alert"] = "a1", ["urgent"] = true }));
+            var forged = await Assert.ThrowsAsync<TeamCommsException>(() => eveConn.SendAsync(room, AttentionEventTypes.Alert, new Dictionary<string, object?> { ["body"] = "x", ["alert"] = "a1", ["urgent"] = true }));
             Assert.Equal(ErrorCode.InvalidEventType, forged.Code);
         } // eve is offline from here on
         await using var bobEvents = new EventCollector(bobConn);
@@ -61,7 +61,7 @@ public class AlertTests
         Assert.Equal(4L, sent["recipients"]);
 
         var ev = (await bobEvents.WaitAsync(es => es.Any(e => e.Seq == seq))).Single(e => e.Seq == seq);
-        Assert.Equal((WorkplaceEventTypes.Alert, hr.UserId), (ev.Type, ev.Sender));
+        Assert.Equal((AttentionEventTypes.Alert, hr.UserId), (ev.Type, ev.Sender));
         var content = ContentOf(ev);
         Assert.Equal((alertId, true, "room"), ((string)content["alert"]!, (bool)content["urgent"]!, (string)content["scope"]!));
         Assert.Equal("Water leak on floor 3: stay out of the server room", content["body"]);
@@ -69,7 +69,7 @@ public class AlertTests
 
         clock.Advance(TimeSpan.FromSeconds(30));
         var acked = await bobConn.CallMapAsync("alerts.ack", new() { ["alert"] = alertId });
-        Assert.Equal(WorkplaceKit.MondayNoon.AddSeconds(30).ToUnixTimeMilliseconds(), acked["acknowledged_at"]);
+        Assert.Equal(AttentionKit.MondayNoon.AddSeconds(30).ToUnixTimeMilliseconds(), acked["acknowledged_at"]);
         Assert.Equal(acked["acknowledged_at"], (await bobConn.CallMapAsync("alerts.ack", new() { ["alert"] = alertId }))["acknowledged_at"]); // idempotent
         await carolEvents.WaitAsync(es => es.Any(e => e.Seq == seq));
         clock.Advance(TimeSpan.FromSeconds(30));
@@ -89,7 +89,7 @@ public class AlertTests
         Assert.Equal((4L, 1L, 1L, 1L, 1L), ((long)counts["recipients"]!, (long)counts["acknowledged"]!, (long)counts["read"]!, (long)counts["delivered"]!, (long)counts["not_delivered"]!));
         var bobRow = RecipientOf(status, bob.UserId);
         Assert.Equal(("acknowledged", acked["acknowledged_at"]), ((string)bobRow["status"]!, bobRow["acknowledged_at"]));
-        Assert.Equal(WorkplaceKit.MondayNoon.AddMinutes(1).ToUnixTimeMilliseconds(), RecipientOf(status, carol.UserId)["delivered_at"]);
+        Assert.Equal(AttentionKit.MondayNoon.AddMinutes(1).ToUnixTimeMilliseconds(), RecipientOf(status, carol.UserId)["delivered_at"]);
         Assert.NotNull(RecipientOf(status, dan.UserId)["read_at"]);
         Assert.Equal("not_delivered", RecipientOf(status, eve.UserId)["status"]);
         Assert.Equal("active", status["state"]);
@@ -124,7 +124,7 @@ public class AlertTests
     [Fact]
     public async Task Reminders_EveryTwoMinutesForTwentyMinutes_ThenEscalationToTheManagerOrTheFallbackList()
     {
-        var clock = WorkplaceKit.Clock();
+        var clock = AttentionKit.Clock();
         await using var server = await TestServer.StartAsync(time: clock);
         using var admin = await server.AdminAsync();
         var hr = await server.PersonAsync("rem-hr", roles: ["hr"]);
@@ -170,24 +170,24 @@ public class AlertTests
             await Eventually.TrueAsync(() => danNotify.Snapshot().Count(n => n.Reason == NotifyReasons.Reminder) == expected, what: $"reminder {expected}");
         }
         Assert.Single(bobNotify.Snapshot(), n => n.Reason == NotifyReasons.Reminder); // acknowledged after the first
-        Assert.DoesNotContain(bossEvents.Snapshot(), e => e.Type == WorkplaceEventTypes.Alert);
+        Assert.DoesNotContain(bossEvents.Snapshot(), e => e.Type == AttentionEventTypes.Alert);
 
         clock.Advance(TimeSpan.FromMinutes(2)); // 20 minutes: the tenth reminder, then the escalation
         await Eventually.TrueAsync(() => danNotify.Snapshot().Count(n => n.Reason == NotifyReasons.Reminder) == 10, what: "reminder 10");
-        var toBoss = (await bossEvents.WaitAsync(es => es.Any(e => e.Type == WorkplaceEventTypes.Alert))).Single(e => e.Type == WorkplaceEventTypes.Alert);
+        var toBoss = (await bossEvents.WaitAsync(es => es.Any(e => e.Type == AttentionEventTypes.Alert))).Single(e => e.Type == AttentionEventTypes.Alert);
         var bossContent = AlertTests.ContentOf(toBoss);
         Assert.Equal(("escalation", hr.UserId, true), ((string)bossContent["scope"]!, toBoss.Sender, (bool)bossContent["urgent"]!));
         var escalation = (Dictionary<string, object?>)bossContent["escalation"]!;
         Assert.Equal(alertId, escalation["alert"]);
-        Assert.Equal([carol.UserId], WorkplaceKit.Strings(escalation["users"])); // bob acknowledged
+        Assert.Equal([carol.UserId], AttentionKit.Strings(escalation["users"])); // bob acknowledged
         Assert.Contains("Evacuate building B", (string)bossContent["body"]!, StringComparison.Ordinal);
-        var toFallback = (await fallbackEvents.WaitAsync(es => es.Any(e => e.Type == WorkplaceEventTypes.Alert))).Single(e => e.Type == WorkplaceEventTypes.Alert);
-        Assert.Equal([dan.UserId], WorkplaceKit.Strings(((Dictionary<string, object?>)ContentOf(toFallback)["escalation"]!)["users"]));
+        var toFallback = (await fallbackEvents.WaitAsync(es => es.Any(e => e.Type == AttentionEventTypes.Alert))).Single(e => e.Type == AttentionEventTypes.Alert);
+        Assert.Equal([dan.UserId], AttentionKit.Strings(((Dictionary<string, object?>)ContentOf(toFallback)["escalation"]!)["users"]));
         await fallbackNotify.WaitAsync(n => n.Seq == toFallback.Seq && n.Reason == NotifyReasons.Urgent);
 
         var status = await StatusAsync(hrConn, alertId);
-        Assert.Equal([boss.UserId], WorkplaceKit.Strings(RecipientOf(status, carol.UserId)["escalated_to"]));
-        Assert.Equal([fallback.UserId], WorkplaceKit.Strings(RecipientOf(status, dan.UserId)["escalated_to"]));
+        Assert.Equal([boss.UserId], AttentionKit.Strings(RecipientOf(status, carol.UserId)["escalated_to"]));
+        Assert.Equal([fallback.UserId], AttentionKit.Strings(RecipientOf(status, dan.UserId)["escalated_to"]));
         Assert.Equal(10L, RecipientOf(status, dan.UserId)["reminders"]);
         Assert.Null(RecipientOf(status, bob.UserId)["escalated_at"]);
         var audit = await admin.GetAsync("/v1/admin/audit?action=alert.escalate");
@@ -202,7 +202,7 @@ public class AlertTests
     [Fact]
     public async Task Cancel_StopsReminders_AllClearFollowsInTheThread()
     {
-        var clock = WorkplaceKit.Clock();
+        var clock = AttentionKit.Clock();
         await using var server = await TestServer.StartAsync(time: clock);
         var hr = await server.PersonAsync("cx-hr", roles: ["hr"]);
         var bob = await server.PersonAsync("cx-bob");
@@ -222,7 +222,7 @@ public class AlertTests
         Assert.Equal(ErrorCode.Forbidden, (await bobConn.CallErrorAsync("alerts.cancel", new() { ["alert"] = alertId })).Code);
         var cancelled = await hrConn.CallMapAsync("alerts.cancel", new() { ["alert"] = alertId, ["reason"] = "false alarm, checking" });
         Assert.Equal("cancelled", cancelled["state"]);
-        var cancel = (await bobEvents.WaitAsync(es => es.Any(e => e.Type == WorkplaceEventTypes.AlertCancel))).Single(e => e.Type == WorkplaceEventTypes.AlertCancel);
+        var cancel = (await bobEvents.WaitAsync(es => es.Any(e => e.Type == AttentionEventTypes.AlertCancel))).Single(e => e.Type == AttentionEventTypes.AlertCancel);
         var rel = (Dictionary<string, object?>)ContentOf(cancel)["rel"]!;
         Assert.Equal("thread", rel["type"]);
         Assert.Equal(alertEvent, (byte[])rel["event"]!);
@@ -235,12 +235,12 @@ public class AlertTests
         Assert.Single(bobNotify.Snapshot(), n => n.Reason == NotifyReasons.Reminder); // nothing after the cancellation
         // What was delivered stays: the alert is still in bob's history, and he may still acknowledge it.
         var history = await bobConn.HistoryAsync(room);
-        Assert.Contains(history.Events, e => e.Type == WorkplaceEventTypes.Alert);
+        Assert.Contains(history.Events, e => e.Type == AttentionEventTypes.Alert);
         await bobConn.CallAsync("alerts.ack", new Dictionary<string, object?> { ["alert"] = alertId });
 
         Assert.Equal(ErrorCode.BadField, (await hrConn.CallErrorAsync("alerts.all_clear", new() { ["alert"] = alertId, ["body"] = " " })).Code);
         var clear = await hrConn.CallMapAsync("alerts.all_clear", new() { ["alert"] = alertId, ["body"] = "All clear: the lobby is safe" });
-        var allClear = (await bobEvents.WaitAsync(es => es.Any(e => e.Type == WorkplaceEventTypes.AlertAllClear))).Single(e => e.Type == WorkplaceEventTypes.AlertAllClear);
+        var allClear = (await bobEvents.WaitAsync(es => es.Any(e => e.Type == AttentionEventTypes.AlertAllClear))).Single(e => e.Type == AttentionEventTypes.AlertAllClear);
         Assert.Equal((long)clear["seq"]!, allClear.Seq);
         var clearContent = ContentOf(allClear);
         Assert.Equal(("All clear: the lobby is safe", alertId), ((string)clearContent["body"]!, (string)clearContent["alert"]!));
@@ -253,7 +253,7 @@ public class AlertTests
     [Fact]
     public async Task UrgentDirectMessage_ReachesSomeoneWithoutADirectRoom_AndAnInviteeOfOne()
     {
-        var clock = WorkplaceKit.Clock();
+        var clock = AttentionKit.Clock();
         await using var server = await TestServer.StartAsync(time: clock);
         var sec = await server.PersonAsync("dm-sec", roles: ["security_officer"]);
         var bob = await server.PersonAsync("dm-bob");
@@ -266,7 +266,7 @@ public class AlertTests
 
         var toBob = await secConn.CallMapAsync("alerts.send", new() { ["user"] = bob.UserId, ["body"] = "Your laptop was reported stolen; call me" });
         Assert.Equal(1L, toBob["recipients"]);
-        var ev = (await bobEvents.WaitAsync(es => es.Any(e => e.Type == WorkplaceEventTypes.Alert))).Single(e => e.Type == WorkplaceEventTypes.Alert);
+        var ev = (await bobEvents.WaitAsync(es => es.Any(e => e.Type == AttentionEventTypes.Alert))).Single(e => e.Type == AttentionEventTypes.Alert);
         Assert.Equal("direct", ContentOf(ev)["scope"]);
         var rooms = await bobConn.ListRoomsAsync();
         Assert.Equal("direct", rooms.Single(r => r.RoomId == (string)toBob["room_id"]!).Kind);
@@ -278,7 +278,7 @@ public class AlertTests
         var start = await secConn.CallMapAsync("directory.start_dm", new() { ["user"] = carol.UserId });
         var toCarol = await secConn.CallMapAsync("alerts.send", new() { ["user"] = carol.UserId, ["body"] = "Please call security" });
         Assert.Equal(start["room_id"], toCarol["room_id"]);
-        await carolEvents.WaitAsync(es => es.Any(e => e.Type == WorkplaceEventTypes.Alert && e.RoomId == (string)toCarol["room_id"]!));
+        await carolEvents.WaitAsync(es => es.Any(e => e.Type == AttentionEventTypes.Alert && e.RoomId == (string)toCarol["room_id"]!));
         Assert.Equal(1L, toCarol["recipients"]);
         Assert.Equal(ErrorCode.UnknownUser, (await secConn.CallErrorAsync("alerts.send", new() { ["user"] = "nobody@test.local", ["body"] = "x" })).Code);
     }
@@ -286,7 +286,7 @@ public class AlertTests
     [Fact]
     public async Task UrgentSends_AreRateLimitedPerSender_AndTheRefusalIsAudited()
     {
-        var clock = WorkplaceKit.Clock();
+        var clock = AttentionKit.Clock();
         await using var server = await TestServer.StartAsync(new() { ["TeamComms:Workplace:AlertsPerWindow"] = "2", ["TeamComms:Workplace:AlertWindow"] = "00:10:00" }, time: clock);
         using var admin = await server.AdminAsync();
         var hr = await server.PersonAsync("rl-hr", roles: ["hr"]);

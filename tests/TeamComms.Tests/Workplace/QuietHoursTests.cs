@@ -12,7 +12,7 @@ public class QuietHoursTests
     [Fact]
     public async Task Notify_OrdinaryMessagesAreSilentOutsideWorkingHours_UrgentAlwaysNotifies()
     {
-        var clock = WorkplaceKit.Clock();
+        var clock = AttentionKit.Clock();
         await using var server = await TestServer.StartAsync(time: clock);
         var hr = await server.PersonAsync("qh-hr", roles: ["hr"]);
         var bob = await server.PersonAsync("qh-bob");
@@ -49,7 +49,7 @@ public class QuietHoursTests
 
         var alert = await hrConn.CallMapAsync("alerts.send", new() { ["room"] = room, ["body"] = "Fire drill in 5 minutes" });
         var alertSeq = (long)alert["seq"]!;
-        await bobEvents.WaitAsync(es => es.Any(e => e.Seq == alertSeq && e.Type == WorkplaceEventTypes.Alert));
+        await bobEvents.WaitAsync(es => es.Any(e => e.Seq == alertSeq && e.Type == AttentionEventTypes.Alert));
         var urgent = Assert.Single(bobNotify.Snapshot(), n => n.Seq == alertSeq);
         Assert.Equal((true, NotifyReasons.Urgent), (urgent.Notify, urgent.Reason));
         await carolNotify.WaitAsync(n => n.Seq == alertSeq && n.Reason == NotifyReasons.Urgent);
@@ -66,14 +66,14 @@ public class QuietHoursTests
         var state = await bobConn.CallMapAsync("notifications.get", []);
         Assert.Equal(false, state["in_working_hours"]);
         Assert.Equal("UTC", state["time_zone"]);
-        Assert.Equal(WorkplaceKit.MondayNoon.AddHours(21).ToUnixTimeMilliseconds(), state["next_change"]); // Tuesday 09:00 UTC
+        Assert.Equal(AttentionKit.MondayNoon.AddHours(21).ToUnixTimeMilliseconds(), state["next_change"]); // Tuesday 09:00 UTC
         Assert.Equal("Asia/Tokyo", (await carolConn.CallMapAsync("notifications.get", []))["time_zone"]);
     }
 
     [Fact]
     public async Task Snooze_SilencesOrdinaryMessagesUntilItEnds_ThenSummarizesThem()
     {
-        var clock = WorkplaceKit.Clock();
+        var clock = AttentionKit.Clock();
         await using var server = await TestServer.StartAsync(time: clock);
         var alice = await server.PersonAsync("sn-alice");
         var bob = await server.PersonAsync("sn-bob");
@@ -85,7 +85,7 @@ public class QuietHoursTests
         await using var bobNotify = new NotifyCollector(bobConn);
 
         var snoozed = await bobConn.CallMapAsync("notifications.snooze", new() { ["minutes"] = 30L });
-        Assert.Equal(WorkplaceKit.MondayNoon.AddMinutes(30).ToUnixTimeMilliseconds(), snoozed["snoozed_until"]);
+        Assert.Equal(AttentionKit.MondayNoon.AddMinutes(30).ToUnixTimeMilliseconds(), snoozed["snoozed_until"]);
         var first = await aliceConn.SendTextAsync(room, "one");
         var second = await aliceConn.SendTextAsync(room, "two");
         await bobEvents.WaitAsync(es => es.Any(e => e.Seq == second.Seq));
@@ -107,7 +107,7 @@ public class QuietHoursTests
     [Fact]
     public async Task Summary_ArrivesAtTheStartOfTheNextWorkingPeriod_CountingUnreadQuietMessages()
     {
-        var clock = WorkplaceKit.Clock();
+        var clock = AttentionKit.Clock();
         await using var server = await TestServer.StartAsync(time: clock);
         var alice = await server.PersonAsync("sum-alice");
         var bob = await server.PersonAsync("sum-bob");

@@ -60,9 +60,9 @@ public class ReceiptTests
             return (long)r["delivered"]! == 2;
         }, what: "bob's and carol's devices confirmed");
         Assert.Equal((4L, 1L, 2L), ((long)r["total"]!, (long)r["read"]!, (long)r["delivered"]!));
-        Assert.Equal([carol.UserId, dave.UserId, frank.UserId], WorkplaceKit.Strings(r["not_read"]));
-        Assert.Equal([dave.UserId, frank.UserId], WorkplaceKit.Strings(r["not_delivered"]));
-        Assert.Empty(WorkplaceKit.Strings(r["hidden"]));
+        Assert.Equal([carol.UserId, dave.UserId, frank.UserId], AttentionKit.Strings(r["not_read"]));
+        Assert.Equal([dave.UserId, frank.UserId], AttentionKit.Strings(r["not_delivered"]));
+        Assert.Empty(AttentionKit.Strings(r["hidden"]));
         Assert.Equal(alice.UserId, r["sender"]);
 
         // A moderator may look too; an ordinary member may not, not even at their own read state.
@@ -77,7 +77,7 @@ public class ReceiptTests
 
         // Nothing was stored per message or per member: the workplace rows are empty.
         var store = server.Services.GetRequiredService<RocksStore>();
-        Assert.Empty(store.ScanPrefix(store.Family(WorkplaceStore.Family), []));
+        Assert.Empty(store.ScanPrefix(store.Family(AttentionStore.Family), []));
     }
 
     [Fact]
@@ -109,17 +109,17 @@ public class ReceiptTests
 
         var g = await ReceiptsAsync(aliceConn, group, inGroup.Seq);
         Assert.Equal((2L, 1L), ((long)g["total"]!, (long)g["read"]!));
-        Assert.Equal([carol.UserId], WorkplaceKit.Strings(g["hidden"]));
-        Assert.Empty(WorkplaceKit.Strings(g["not_read"])); // a hidden reader is not reported as "not read" either
+        Assert.Equal([carol.UserId], AttentionKit.Strings(g["hidden"]));
+        Assert.Empty(AttentionKit.Strings(g["not_read"])); // a hidden reader is not reported as "not read" either
 
         var n = await ReceiptsAsync(aliceConn, news, inNews.Seq);
         Assert.Equal(2L, n["read"]); // policy "show": carol's setting does not apply in announcements
-        Assert.Empty(WorkplaceKit.Strings(n["hidden"]));
+        Assert.Empty(AttentionKit.Strings(n["hidden"]));
 
         await admin.PatchAsync("/v1/admin/workplace/policy", new JsonObject { ["announcement_read_receipts"] = "hide" });
         n = await ReceiptsAsync(aliceConn, news, inNews.Seq);
         Assert.Equal(0L, n["read"]);
-        Assert.Equal([bob.UserId, carol.UserId], WorkplaceKit.Strings(n["hidden"]));
+        Assert.Equal([bob.UserId, carol.UserId], AttentionKit.Strings(n["hidden"]));
         Assert.Equal(ErrorCode.BadRequest, (await Assert.ThrowsAsync<TeamCommsException>(() =>
             admin.PatchAsync("/v1/admin/workplace/policy", new JsonObject { ["announcement_read_receipts"] = "sometimes" }))).Code);
         var audit = await admin.GetAsync("/v1/admin/audit?action=workplace.policy");

@@ -251,7 +251,7 @@ internal sealed partial class AlertService
                 {
                     unacked[i] = unacked[i] with { Reminders = due, LastReminderAt = now };
                     t.Recipients[unacked[i].UserKey] = unacked[i];
-                    writes.Add(WorkplaceStore.StageRecipient(unacked[i]));
+                    writes.Add(AttentionStore.StageRecipient(unacked[i]));
                 }
                 if (writes.Count > 0)
                 {
@@ -291,7 +291,7 @@ internal sealed partial class AlertService
                 RoomId = alert.RoomId,
                 Seq = alert.Seq,
                 EventId = alert.EventId,
-                Type = WorkplaceEventTypes.Alert,
+                Type = AttentionEventTypes.Alert,
                 Sender = alert.Sender,
                 AlertId = alert.Id,
             });
@@ -337,7 +337,7 @@ internal sealed partial class AlertService
                 {
                     var updated = (t.Recipients.GetValueOrDefault(r.UserKey) ?? r) with { EscalatedAt = now, EscalatedTo = targetsOf[r.UserKey] };
                     t.Recipients[r.UserKey] = updated;
-                    writes.Add(WorkplaceStore.StageRecipient(updated));
+                    writes.Add(AttentionStore.StageRecipient(updated));
                 }
             }
             await _audit.RecordWithAsync([Principal.System.Event("alert.escalate", alert.Id, Details(("room", alert.RoomId),
@@ -396,7 +396,7 @@ internal sealed partial class AlertService
             Escalate = false,
         };
         await PostAsync(Principal.System.Event("alert.send", id, Details(("room", room.RoomId), ("scope", "escalation"), ("target", target), ("parent", parent.Id))),
-            new WorkplacePostProposal(actor, room.RoomId, WorkplaceEventTypes.Alert, MsgPackValue.ToCanonicalMap(content))
+            new AttentionPostProposal(actor, room.RoomId, AttentionEventTypes.Alert, MsgPackValue.ToCanonicalMap(content))
             {
                 Privileged = true,
                 Urgent = true,

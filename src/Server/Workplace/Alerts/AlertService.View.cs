@@ -38,15 +38,15 @@ internal sealed partial class AlertService
         {
             recipients = _tracked.TryGetValue(alert.Key, out var t) ? [.. t.Recipients.Values] : _store.Recipients(alert.Key);
         }
-        var mode = room is null ? WorkplacePolicy.Show : _receipts.ReadPolicy(room.View.State, alert.Urgent);
+        var mode = room is null ? AttentionPolicy.Show : _receipts.ReadPolicy(room.View.State, alert.Urgent);
         var snapshot = _directory.Snapshot;
         var rows = new List<RecipientStatus>(recipients.Count);
         foreach (var r in recipients.OrderBy(r => r.UserId, StringComparer.Ordinal))
         {
             var showRead = mode switch
             {
-                WorkplacePolicy.Show => true,
-                WorkplacePolicy.Hide => false,
+                AttentionPolicy.Show => true,
+                AttentionPolicy.Hide => false,
                 _ => !_attention.HidesReadReceipts(r.UserKey),
             };
             var read = r.ReadAt is not null || _receipts.ReadMarker(r.UserKey, alert.RoomKey) >= alert.Seq;

@@ -27,7 +27,7 @@ internal sealed partial class AlertService : IDisposable
     private readonly IRoomLog _log;
     private readonly RoomRegistry _rooms;
     private readonly EventStore _events;
-    private readonly WorkplaceStore _store;
+    private readonly AttentionStore _store;
     private readonly DirectoryStore _directoryStore;
     private readonly DirectoryService _directory;
     private readonly AccountStore _accounts;
@@ -35,18 +35,18 @@ internal sealed partial class AlertService : IDisposable
     private readonly PushService _push;
     private readonly ReceiptService _receipts;
     private readonly Notifications.AttentionService _attention;
-    private readonly WorkplacePolicy _policy;
+    private readonly AttentionPolicy _policy;
     private readonly AlertSignals _signals;
     private readonly AuditLog _audit;
     private readonly TimeProvider _time;
-    private readonly WorkplaceOptions _options;
+    private readonly AttentionOptions _options;
     private readonly ILogger _logger;
     private readonly SendRateLimiter _rate;
     private readonly SemaphoreSlim _broadcastRooms = new(1, 1);
 
-    public AlertService(IRoomLog log, RoomRegistry rooms, EventStore events, WorkplaceStore store, DirectoryStore directoryStore,
+    public AlertService(IRoomLog log, RoomRegistry rooms, EventStore events, AttentionStore store, DirectoryStore directoryStore,
         DirectoryService directory, AccountStore accounts, ConnectionRegistry connections, PushService push, ReceiptService receipts,
-        Notifications.AttentionService attention, WorkplacePolicy policy, AlertSignals signals, AuditLog audit, TimeProvider time, IOptions<WorkplaceOptions> options, ILogger<AlertService> logger)
+        Notifications.AttentionService attention, AttentionPolicy policy, AlertSignals signals, AuditLog audit, TimeProvider time, IOptions<AttentionOptions> options, ILogger<AlertService> logger)
     {
         _log = log;
         _rooms = rooms;
@@ -80,8 +80,8 @@ internal sealed partial class AlertService : IDisposable
             throw new ApiException(ErrorCode.BadField, $"body is 1 to {MaxBody} characters");
         }
         var policy = _policy.Current;
-        var mayUrgent = WorkplacePolicy.HasRole(s.Roles, policy.UrgentRoles);
-        if (target.IsBroadcast && !WorkplacePolicy.HasRole(s.Roles, policy.BroadcastRoles))
+        var mayUrgent = AttentionPolicy.HasRole(s.Roles, policy.UrgentRoles);
+        if (target.IsBroadcast && !AttentionPolicy.HasRole(s.Roles, policy.BroadcastRoles))
         {
             throw new ApiException(ErrorCode.Forbidden, $"emergency broadcasts need the company role {Either(policy.BroadcastRoles)}");
         }
@@ -160,7 +160,7 @@ internal sealed partial class AlertService : IDisposable
             Escalate = true,
         };
         var ev = await PostAsync(by.Event("alert.send", id, Details(("room", room.RoomId), ("scope", scope), ("target", targetLabel),
-            ("urgent", urgent ? "true" : "false"))), new WorkplacePostProposal(s.Actor, room.RoomId, WorkplaceEventTypes.Alert, MsgPackValue.ToCanonicalMap(content))
+            ("urgent", urgent ? "true" : "false"))), new AttentionPostProposal(s.Actor, room.RoomId, AttentionEventTypes.Alert, MsgPackValue.ToCanonicalMap(content))
             {
                 Privileged = target.IsBroadcast,
                 Urgent = urgent,
@@ -226,12 +226,12 @@ internal sealed partial class AlertService : IDisposable
         }
         var updated = alert with { State = allClear ? "all_clear" : "cancelled", ClosedAt = Now, ClosedBy = s.UserId };
         var ev = await PostAsync(by.Event(allClear ? "alert.all_clear" : "alert.cancel", alert.Id, Details(("room", alert.RoomId))),
-            new WorkplacePostProposal(s.Actor, alert.RoomId, allClear ? WorkplaceEventTypes.AlertAllClear : WorkplaceEventTypes.AlertCancel,
+            new AttentionPostProposal(s.Actor, alert.RoomId, allClear ? AttentionEventTypes.AlertAllClear : AttentionEventTypes.AlertCancel,
                 MsgPackValue.ToCanonicalMap(content))
             {
                 Privileged = true,
                 Urgent = allClear && alert.Urgent, // whoever an emergency woke learns that it is over
-                Writes = [WorkplaceStore.StageAlert(updated)],
+                Writes = [AttentionStore.StageAlert(updated)],
             }).ConfigureAwait(false);
         UpdateTracked(updated);
         return new Dictionary<string, object?> { ["alert_id"] = alert.Id, ["state"] = updated.State, ["seq"] = ev.Seq, ["event_id"] = ev.Id.ToArray() };
@@ -271,7 +271,7 @@ internal sealed partial class AlertService : IDisposable
     };
 
     /// <summary>Appends a workplace post with its audit entry in the same commit; returns the post's event.</summary>
-    private async Task<CommittedEvent> PostAsync(AuditEvent audit, WorkplacePostProposal proposal)
+    private async Task<CommittedEvent> PostAsync(AuditEvent audit, AttentionPostProposal proposal)
     {
         var (_, outcome) = await _audit.RecordWithAsync([audit], async rows =>
         {
@@ -308,7 +308,7 @@ internal sealed partial class AlertService : IDisposable
         {
             return (room, state.IsJoined(other.UserId) ? [] : [other.UserId]);
         }
-        var outcome = await _log.AppendAsync(new WorkplaceRoomProposal(actor, actor.UserId, "", "", RoomKinds.Direct, HistoryVisibilities.Joined)
+        var outcome = await _log.AppendAsync(new AttentionRoomProposal(actor, actor.UserId, "", "", RoomKinds.Direct, HistoryVisibilities.Joined)
         {
             Join = [other.UserId],
             InvitePolicy = InvitePolicies.Members,
@@ -356,7 +356,7 @@ internal sealed partial class AlertService : IDisposable
                 }
                 return existing;
             }
-            var outcome = await _log.AppendAsync(new WorkplaceRoomProposal(_directory.SystemActor, _directory.SystemActor.UserId,
+            var outcome = await _log.AppendAsync(new AttentionRoomProposal(_directory.SystemActor, _directory.SystemActor.UserId,
                 $"Emergency broadcasts: {label}", "Urgent messages to " + label + ". Acknowledge each one.", RoomKinds.Announcement,
                 HistoryVisibilities.Full)).ConfigureAwait(false);
             if (!outcome.Ok)

@@ -4,7 +4,7 @@ using TeamComms.Server.Storage;
 namespace TeamComms.Server.Workplace.Incidents;
 
 /// <summary>Incident rooms are confidential: no admin adds, excludes or re-roles anyone by hand; the incident roles decide.</summary>
-internal sealed class IncidentRoomProtection(WorkplaceStore store) : IRoomProtection
+internal sealed class IncidentRoomProtection(AttentionStore store) : IRoomProtection
 {
     public string? RefuseAdminChange(long roomKey) => store.IncidentByRoom(roomKey) is null
         ? null

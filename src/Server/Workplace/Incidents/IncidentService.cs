@@ -34,9 +34,9 @@ internal sealed partial class IncidentService
     private readonly IRoomLog _log;
     private readonly RoomRegistry _rooms;
     private readonly EventStore _events;
-    private readonly WorkplaceStore _store;
+    private readonly AttentionStore _store;
     private readonly DirectoryService _directory;
-    private readonly WorkplacePolicy _policy;
+    private readonly AttentionPolicy _policy;
     private readonly AuditLog _audit;
     private readonly ServerKey _serverKey;
     private readonly ConnectionRegistry _connections;
@@ -47,9 +47,9 @@ internal sealed partial class IncidentService
     private readonly Alerts.SendRateLimiter _rate;
     private readonly int _reportsPerDay;
 
-    public IncidentService(IRoomLog log, RoomRegistry rooms, EventStore events, WorkplaceStore store, DirectoryService directory, WorkplacePolicy policy,
+    public IncidentService(IRoomLog log, RoomRegistry rooms, EventStore events, AttentionStore store, DirectoryService directory, AttentionPolicy policy,
         AuditLog audit, ServerKey serverKey, ConnectionRegistry connections, FanOutHub fanOut, TimeProvider time, IOptions<KeyOptions> keys,
-        IOptions<WorkplaceOptions> options, ILogger<IncidentService> logger)
+        IOptions<AttentionOptions> options, ILogger<IncidentService> logger)
     {
         _log = log;
         _rooms = rooms;
@@ -92,7 +92,7 @@ internal sealed partial class IncidentService
         var actor = anonymous ? new Principal("anonymous", "") : by;
         var key = _store.NextKey("incident");
         var id = "i" + key.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var created = await _log.AppendAsync(new WorkplaceRoomProposal(_directory.SystemActor, _directory.SystemActor.UserId,
+        var created = await _log.AppendAsync(new AttentionRoomProposal(_directory.SystemActor, _directory.SystemActor.UserId,
             $"Incident {id}: {kind}", "Confidential: the reporter and the incident team only.", RoomKinds.Group, HistoryVisibilities.Full)).ConfigureAwait(false);
         if (!created.Ok)
         {
@@ -145,11 +145,11 @@ internal sealed partial class IncidentService
             ["anonymous"] = anonymous ? "true" : "false",
         })], async rows =>
         {
-            var o = await _log.AppendAsync(new WorkplacePostProposal(anonymous ? _directory.SystemActor : s.Actor, room.RoomId, WorkplaceEventTypes.IncidentReport, content)
+            var o = await _log.AppendAsync(new AttentionPostProposal(anonymous ? _directory.SystemActor : s.Actor, room.RoomId, AttentionEventTypes.IncidentReport, content)
             {
                 Sender = anonymous ? AnonymousId : s.UserId,
                 Privileged = true,
-                Writes = [WorkplaceStore.StageIncident(record), WorkplaceStore.StageIncidentByRoom(room.Key, key), .. rows],
+                Writes = [AttentionStore.StageIncident(record), AttentionStore.StageIncidentByRoom(room.Key, key), .. rows],
             }).ConfigureAwait(false);
             return (o.Ok, o);
         }).ConfigureAwait(false);
@@ -184,7 +184,7 @@ internal sealed partial class IncidentService
         {
             throw new ApiException(ErrorCode.BadField, $"body is 1 to {MaxDescription} characters");
         }
-        var outcome = await _log.AppendAsync(new WorkplacePostProposal(_directory.SystemActor, incident.RoomId, EventTypes.Message,
+        var outcome = await _log.AppendAsync(new AttentionPostProposal(_directory.SystemActor, incident.RoomId, EventTypes.Message,
             MsgPackValue.ToCanonicalMap(new Dictionary<string, object?> { ["body"] = body }))
         {
             Sender = AnonymousId,
@@ -228,7 +228,7 @@ internal sealed partial class IncidentService
     /// <summary>For the incident roles: every report; for others: their own reports that are not anonymous.</summary>
     public List<object?> List(AuthenticatedSession s)
     {
-        var responder = WorkplacePolicy.HasRole(s.Roles, _policy.Current.IncidentRoles);
+        var responder = AttentionPolicy.HasRole(s.Roles, _policy.Current.IncidentRoles);
         return _store.Incidents()
             .Where(i => responder || i.Reporter == s.UserId)
             .Select(i => (object?)new Dictionary<string, object?>

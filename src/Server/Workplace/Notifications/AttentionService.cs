@@ -11,7 +11,7 @@ namespace TeamComms.Server.Workplace.Notifications;
 /// Quiet hours and snooze: each person's <see cref="UserAttention"/> (created on first use and kept), the settings
 /// calls (<c>notifications.*</c>, <c>receipts.set_privacy</c>), and the fan-out's <see cref="IAttentionSource"/>.
 /// </summary>
-internal sealed class AttentionService(DirectoryState directory, WorkplacePolicy policy, WorkplaceStore store, TimeProvider time) : IAttentionSource
+internal sealed class AttentionService(DirectoryState directory, AttentionPolicy policy, AttentionStore store, TimeProvider time) : IAttentionSource
 {
     /// <summary>Longest snooze: a week, so a forgotten snooze does not silence someone for good.</summary>
     public static readonly TimeSpan MaxSnooze = TimeSpan.FromDays(7);
@@ -20,7 +20,7 @@ internal sealed class AttentionService(DirectoryState directory, WorkplacePolicy
 
     public DirectorySnapshot Directory => directory.Current;
 
-    public WorkplacePolicyRecord Policy => policy.Current;
+    public AttentionPolicyRecord Policy => policy.Current;
 
     /// <summary>Raised when a person has a live device (each connection's subscription) or changed their snooze, so summaries get scheduled.</summary>
     public event Action<UserAttention>? Activated;

@@ -87,13 +87,13 @@ internal sealed class UserAttention : IRecipientAttention
         return updated;
     }
 
-    private State Build(DirectorySnapshot directory, WorkplacePolicyRecord policy, AttentionRecord settings, long ts)
+    private State Build(DirectorySnapshot directory, AttentionPolicyRecord policy, AttentionRecord settings, long ts)
     {
         var profile = directory.Users.GetValueOrDefault(UserKey)?.Profile;
         var schedule = WorkSchedule.For(profile?.TimeZone, profile?.WorkingHours, policy);
         return new State(directory, policy, schedule, settings, ts, ts, false);
     }
 
-    private sealed record State(DirectorySnapshot Directory, WorkplacePolicyRecord Policy, WorkSchedule Schedule, AttentionRecord Settings,
+    private sealed record State(DirectorySnapshot Directory, AttentionPolicyRecord Policy, WorkSchedule Schedule, AttentionRecord Settings,
         long From, long Until, bool Working);
 }

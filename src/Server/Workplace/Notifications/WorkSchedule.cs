@@ -26,7 +26,7 @@ internal sealed class WorkSchedule
     public TimeZoneInfo Zone { get; }
 
     /// <summary>The schedule of a profile, falling back field by field to the company defaults.</summary>
-    public static WorkSchedule For(string? timeZone, WorkingHoursRecord? hours, WorkplacePolicyRecord policy)
+    public static WorkSchedule For(string? timeZone, WorkingHoursRecord? hours, AttentionPolicyRecord policy)
     {
         var zone = FindZone(timeZone) ?? FindZone(policy.DefaultTimeZone) ?? TimeZoneInfo.Utc;
         var wh = hours ?? policy.DefaultWorkingHours;

@@ -14,13 +14,13 @@ internal sealed partial class PushGateway : IDisposable
 {
     private readonly HttpClient _http;
     private readonly Uri? _notifyUrl;
-    private readonly WorkplaceOptions _options;
+    private readonly AttentionOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private long _sent;
     private long _failed;
 
-    public PushGateway(IOptions<WorkplaceOptions> options, TimeProvider time, ILogger<PushGateway> logger)
+    public PushGateway(IOptions<AttentionOptions> options, TimeProvider time, ILogger<PushGateway> logger)
     {
         _options = options.Value;
         _time = time;

@@ -24,7 +24,7 @@ internal sealed partial class PushService : ICommitSink, IDisposable
     private readonly ConcurrentDictionary<long, PushDeviceRecord> _devices = new();
     private readonly Channel<Work> _work = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
-    private readonly WorkplaceStore _store;
+    private readonly AttentionStore _store;
     private readonly PushGateway _gateway;
     private readonly RoomRegistry _rooms;
     private readonly AccountStore _accounts;
@@ -34,7 +34,7 @@ internal sealed partial class PushService : ICommitSink, IDisposable
     private readonly ILogger _logger;
     private Task? _loop;
 
-    public PushService(WorkplaceStore store, PushGateway gateway, RoomRegistry rooms, AccountStore accounts, ConnectionRegistry connections,
+    public PushService(AttentionStore store, PushGateway gateway, RoomRegistry rooms, AccountStore accounts, ConnectionRegistry connections,
         AttentionService attention, TimeProvider time, ILogger<PushService> logger)
     {
         _store = store;

@@ -16,7 +16,7 @@ namespace TeamComms.Server.Workplace.Receipts;
 /// announcement rooms and for urgent alerts, where the company policy decides (show or hide for everyone).
 /// </summary>
 internal sealed class ReceiptService(RoomRegistry rooms, RoomStore roomStore, EventStore events, AccountStore accounts,
-    AttentionService attention, WorkplacePolicy policy, ServerIdentity identity)
+    AttentionService attention, AttentionPolicy policy, ServerIdentity identity)
 {
     /// <summary>One member's positions against one event.</summary>
     public readonly record struct MemberReceipt(string UserId, long UserKey, bool Read, bool Delivered, bool ReadHidden);
@@ -79,8 +79,8 @@ internal sealed class ReceiptService(RoomRegistry rooms, RoomStore roomStore, Ev
             var delivered = read || DeliveredPosition(userKey) >= pos;
             var hiddenRead = mode switch
             {
-                WorkplacePolicy.Show => false,
-                WorkplacePolicy.Hide => true,
+                AttentionPolicy.Show => false,
+                AttentionPolicy.Hide => true,
                 _ => attention.HidesReadReceipts(userKey),
             };
             result.Add(new MemberReceipt(userId, userKey, read, delivered, hiddenRead));
@@ -119,7 +119,7 @@ internal sealed class ReceiptService(RoomRegistry rooms, RoomStore roomStore, Ev
 
     private static bool IsUrgent(RoomEvent ev)
     {
-        if (ev.Type != WorkplaceEventTypes.Alert || ev.Content is not { } content)
+        if (ev.Type != AttentionEventTypes.Alert || ev.Content is not { } content)
         {
             return false;
         }

@@ -4,7 +4,7 @@ using System.Text;
 namespace TeamComms.Server.Storage;
 
 /// <summary>
-/// Key layouts of the <c>workplace</c> column family (alerts, quiet hours, push devices, incidents), each table under a
+/// Key layouts of the <c>attention</c> column family (alerts, quiet hours, push devices, incidents), each table under a
 /// one-byte prefix:
 /// <list type="bullet">
 /// <item><c>P</c>: the workplace policy (JSON).</item>
@@ -19,16 +19,16 @@ namespace TeamComms.Server.Storage;
 /// </summary>
 internal static partial class KeyCodec
 {
-    public const byte WorkplacePolicy = (byte)'P';
-    public const byte WorkplaceAttention = (byte)'A';
-    public const byte WorkplaceAlert = (byte)'L';
-    public const byte WorkplaceRecipient = (byte)'R';
-    public const byte WorkplaceAlertByEvent = (byte)'E';
-    public const byte WorkplaceBroadcastRoom = (byte)'B';
-    public const byte WorkplacePushDevice = (byte)'D';
-    public const byte WorkplaceIncident = (byte)'I';
-    public const byte WorkplaceIncidentByRoom = (byte)'J';
-    public const byte WorkplaceCounter = (byte)'N';
+    public const byte AttentionPolicy = (byte)'P';
+    public const byte AttentionSettings = (byte)'A';
+    public const byte AttentionAlert = (byte)'L';
+    public const byte AttentionRecipient = (byte)'R';
+    public const byte AttentionAlertByEvent = (byte)'E';
+    public const byte AttentionBroadcastRoom = (byte)'B';
+    public const byte AttentionPushDevice = (byte)'D';
+    public const byte AttentionIncident = (byte)'I';
+    public const byte AttentionIncidentByRoom = (byte)'J';
+    public const byte AttentionCounter = (byte)'N';
 
     /// <summary><c>tag ‖ a (8)</c>.</summary>
     public static byte[] Tagged(byte tag, long a)

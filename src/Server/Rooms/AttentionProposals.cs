@@ -9,7 +9,7 @@ namespace TeamComms.Server.Rooms;
 /// the alert row and one recipient row per joined local member other than the sender, all in the same batch.
 /// Plain data, like every proposal.
 /// </summary>
-internal sealed record WorkplacePostProposal(Actor Actor, string RoomId, string Type, byte[] Content) : Proposal(Actor)
+internal sealed record AttentionPostProposal(Actor Actor, string RoomId, string Type, byte[] Content) : Proposal(Actor)
 {
     /// <summary>The event's sender; null for the actor. Anonymous incident posts use the room's pseudonymous reporter.</summary>
     public string? Sender { get; init; }
@@ -40,7 +40,7 @@ internal sealed record WorkplacePostProposal(Actor Actor, string RoomId, string 
 /// (<paramref name="Owner"/>) and its recipient (<see cref="Join"/>). No room-creation or direct-message policy applies:
 /// the caller checked the company permission that replaces it.
 /// </summary>
-internal sealed record WorkplaceRoomProposal(Actor Actor, string Owner, string Name, string Topic, string Kind,
+internal sealed record AttentionRoomProposal(Actor Actor, string Owner, string Name, string Topic, string Kind,
     string HistoryVisibility) : Proposal(Actor)
 {
     /// <summary>Joined as members at creation, without an invitation.</summary>

@@ -1,7 +1,7 @@
 namespace TeamComms.Server.Workplace;
 
 /// <summary>Settings of the workplace features, <c>TeamComms:Workplace</c>. Company policy itself is edited through the admin API.</summary>
-public sealed class WorkplaceOptions
+public sealed class AttentionOptions
 {
     public const string Section = "Workplace";
 

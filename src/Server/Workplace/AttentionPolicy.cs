@@ -8,37 +8,37 @@ using TeamComms.Server.Workplace.Notifications;
 namespace TeamComms.Server.Workplace;
 
 /// <summary>
-/// The company's workplace policy (<see cref="WorkplacePolicyRecord"/>), read lock-free by everything that decides
+/// The company's workplace policy (<see cref="AttentionPolicyRecord"/>), read lock-free by everything that decides
 /// notifications, receipts and permissions, and changed only by admins through <see cref="UpdateAsync"/> (validated,
 /// audited with the old and new values, committed with its audit entry).
 /// </summary>
-internal sealed class WorkplacePolicy : IDisposable
+internal sealed class AttentionPolicy : IDisposable
 {
     public const string Show = "show";
     public const string Hide = "hide";
 
-    private readonly WorkplaceStore _store;
+    private readonly AttentionStore _store;
     private readonly AuditLog _audit;
     private readonly DirectoryState _directory;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private volatile WorkplacePolicyRecord _current;
+    private volatile AttentionPolicyRecord _current;
 
-    public WorkplacePolicy(WorkplaceStore store, AuditLog audit, DirectoryState directory, TimeProvider time)
+    public AttentionPolicy(AttentionStore store, AuditLog audit, DirectoryState directory, TimeProvider time)
     {
         _store = store;
         _audit = audit;
         _directory = directory;
         _time = time;
-        _current = store.GetPolicy() ?? new WorkplacePolicyRecord();
+        _current = store.GetPolicy() ?? new AttentionPolicyRecord();
     }
 
-    public WorkplacePolicyRecord Current => _current;
+    public AttentionPolicyRecord Current => _current;
 
     /// <summary>Whether a person with <paramref name="roles"/> holds one of <paramref name="allowed"/>.</summary>
     public static bool HasRole(IReadOnlyList<string> roles, IReadOnlyList<string> allowed) => roles.Any(allowed.Contains);
 
-    public static Dictionary<string, object?> ToJson(WorkplacePolicyRecord p) => new()
+    public static Dictionary<string, object?> ToJson(AttentionPolicyRecord p) => new()
     {
         ["default_time_zone"] = p.DefaultTimeZone,
         ["default_working_hours"] = new Dictionary<string, object?>
@@ -59,7 +59,7 @@ internal sealed class WorkplacePolicy : IDisposable
     };
 
     /// <summary>Applies a partial change (JSON fields as in <see cref="ToJson"/>); every field is checked before anything is stored.</summary>
-    public async Task<WorkplacePolicyRecord> UpdateAsync(Principal by, JsonObject patch)
+    public async Task<AttentionPolicyRecord> UpdateAsync(Principal by, JsonObject patch)
     {
         await _gate.WaitAsync().ConfigureAwait(false);
         try
@@ -140,7 +140,7 @@ internal sealed class WorkplacePolicy : IDisposable
             next = next with { UpdatedAt = _time.GetUtcNow().ToUnixTimeMilliseconds(), UpdatedBy = by.Actor };
             await _audit.RecordWithAsync([by.Event("workplace.policy", "workplace", changes)], rows =>
             {
-                _store.Write([.. rows, WorkplaceStore.StagePolicy(next)]);
+                _store.Write([.. rows, AttentionStore.StagePolicy(next)]);
                 return Task.FromResult((true, 0));
             }).ConfigureAwait(false);
             _current = next;

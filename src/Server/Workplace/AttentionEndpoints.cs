@@ -19,7 +19,7 @@ namespace TeamComms.Server.Workplace;
 /// The HTTP API of the workplace features (the same operations as the WebSocket calls, for the CLI and integrations),
 /// and the admin policy and incident endpoints. docs/protocol.md §15 and docs/operations.md list them.
 /// </summary>
-internal static class WorkplaceEndpoints
+internal static class AttentionEndpoints
 {
     public static void Map(IEndpointRouteBuilder app)
     {
@@ -27,7 +27,7 @@ internal static class WorkplaceEndpoints
         {
             var (session, by) = Access.Require(context, accounts);
             var p = Fields(body);
-            var result = await alerts.SendAsync(session, by, WorkplaceCalls.Target(p), p.RequiredString("body", AlertService.MaxBody + 1000),
+            var result = await alerts.SendAsync(session, by, AttentionCalls.Target(p), p.RequiredString("body", AlertService.MaxBody + 1000),
                 p.OptionalBool("urgent") ?? true).ConfigureAwait(false);
             return Results.Ok(Json(result));
         });
@@ -69,9 +69,9 @@ internal static class WorkplaceEndpoints
 
         app.MapGet("/v1/notifications", (HttpContext context, AccountService accounts, AttentionService attention) =>
             Results.Ok(Json(attention.Describe(Access.Require(context, accounts).Session))));
-        app.MapPost("/v1/notifications/snooze", (JsonObject? body, HttpContext context, AccountService accounts, WorkplaceCalls calls) =>
+        app.MapPost("/v1/notifications/snooze", (JsonObject? body, HttpContext context, AccountService accounts, AttentionCalls calls) =>
             Results.Ok(Json(calls.Snooze(Access.Require(context, accounts).Session, Fields(body)))));
-        app.MapGet("/v1/notifications/summary", (HttpContext context, AccountService accounts, WorkplaceCalls calls) =>
+        app.MapGet("/v1/notifications/summary", (HttpContext context, AccountService accounts, AttentionCalls calls) =>
             Results.Ok(Json(calls.Summary(Access.Require(context, accounts).Session))));
         app.MapPut("/v1/push", (JsonObject? body, HttpContext context, AccountService accounts, PushService push) =>
         {
@@ -97,12 +97,12 @@ internal static class WorkplaceEndpoints
             Results.Ok(Json(incidents.List(Access.Require(context, accounts).Session))));
 
         var admin = app.MapGroup("/v1/admin");
-        admin.MapGet("/workplace/policy", (HttpContext context, AccountService accounts, WorkplacePolicy policy) =>
+        admin.MapGet("/workplace/policy", (HttpContext context, AccountService accounts, AttentionPolicy policy) =>
         {
             Access.Require(context, accounts, Access.Admin);
-            return Results.Ok(WorkplacePolicy.ToJson(policy.Current));
+            return Results.Ok(AttentionPolicy.ToJson(policy.Current));
         });
-        admin.MapPatch("/workplace/policy", async (JsonObject? body, HttpContext context, AccountService accounts, WorkplacePolicy policy, IncidentService incidents) =>
+        admin.MapPatch("/workplace/policy", async (JsonObject? body, HttpContext context, AccountService accounts, AttentionPolicy policy, IncidentService incidents) =>
         {
             var (_, by) = Access.Require(context, accounts, Access.Admin);
             var before = policy.Current.IncidentRoles;
@@ -111,7 +111,7 @@ internal static class WorkplaceEndpoints
             {
                 await incidents.SyncRespondersAsync(by).ConfigureAwait(false);
             }
-            return Results.Ok(WorkplacePolicy.ToJson(updated));
+            return Results.Ok(AttentionPolicy.ToJson(updated));
         });
         admin.MapGet("/incidents/{incidentId}/sealed", async (string incidentId, HttpContext context, AccountService accounts, IncidentService incidents) =>
         {

@@ -7,7 +7,7 @@ using TeamComms.Tests.Infrastructure;
 namespace TeamComms.Tests.Workplace;
 
 /// <summary>Shared helpers of the workplace tests: a fake clock on a known Monday, people with roles and profiles, Notify frames.</summary>
-public static class WorkplaceKit
+public static class AttentionKit
 {
     /// <summary>Monday 2 March 2026, 12:00 UTC: inside the company's default working hours (mon–fri 09:00–17:00 UTC).</summary>
     public static readonly DateTimeOffset MondayNoon = new(2026, 3, 2, 12, 0, 0, TimeSpan.Zero);

@@ -14,14 +14,14 @@ using TeamComms.Server.Workplace.Receipts;
 namespace TeamComms.Server.Workplace;
 
 /// <summary>Registers receipts, alerts (urgent messages, broadcasts, acknowledgements), quiet hours, push and incident reports.</summary>
-public static class WorkplaceServiceCollectionExtensions
+public static class AttentionServiceCollectionExtensions
 {
-    public static IServiceCollection AddTeamCommsWorkplace(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddTeamCommsAttention(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<WorkplaceOptions>().Bind(configuration.GetSection("TeamComms").GetSection(WorkplaceOptions.Section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<WorkplaceOptions>, WorkplaceOptionsValidator>();
-        services.AddSingleton<WorkplaceStore>();
-        services.AddSingleton<WorkplacePolicy>();
+        services.AddOptions<AttentionOptions>().Bind(configuration.GetSection("TeamComms").GetSection(AttentionOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AttentionOptions>, AttentionOptionsValidator>();
+        services.AddSingleton<AttentionStore>();
+        services.AddSingleton<AttentionPolicy>();
         services.AddSingleton<AttentionService>();
         services.AddSingleton<IAttentionSource>(sp => sp.GetRequiredService<AttentionService>());
         services.AddSingleton<PushGateway>();
@@ -35,16 +35,16 @@ public static class WorkplaceServiceCollectionExtensions
         services.AddSingleton<AlertService>();
         services.AddSingleton<IncidentService>();
         services.AddSingleton<IRoomProtection, IncidentRoomProtection>();
-        services.AddSingleton<WorkplaceCalls>();
-        services.AddHostedService<WorkplaceStartup>();
+        services.AddSingleton<AttentionCalls>();
+        services.AddHostedService<AttentionStartup>();
         return services;
     }
 }
 
 /// <summary>Reports every invalid workplace setting by name.</summary>
-internal sealed class WorkplaceOptionsValidator : IValidateOptions<WorkplaceOptions>
+internal sealed class AttentionOptionsValidator : IValidateOptions<AttentionOptions>
 {
-    public ValidateOptionsResult Validate(string? name, WorkplaceOptions options)
+    public ValidateOptionsResult Validate(string? name, AttentionOptions options)
     {
         var errors = options.Validate().ToList();
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -8,7 +8,7 @@ namespace TeamComms.Server.Storage;
 /// receives incident reports, where escalations go when there is no manager, and whether read receipts in
 /// announcements and urgent messages follow company policy. <c>workplace[P]</c>; admins change it (audited).
 /// </summary>
-internal sealed record WorkplacePolicyRecord
+internal sealed record AttentionPolicyRecord
 {
     /// <summary>IANA time zone for people whose profile has none.</summary>
     public string DefaultTimeZone { get; init; } = "UTC";
@@ -137,13 +137,13 @@ internal sealed record IncidentRecord
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(WorkplacePolicyRecord))]
+[JsonSerializable(typeof(AttentionPolicyRecord))]
 [JsonSerializable(typeof(AttentionRecord))]
 [JsonSerializable(typeof(AlertRecord))]
 [JsonSerializable(typeof(AlertRecipientRecord))]
 [JsonSerializable(typeof(PushDeviceRecord))]
 [JsonSerializable(typeof(IncidentRecord))]
-internal sealed partial class WorkplaceJson : JsonSerializerContext
+internal sealed partial class AttentionJson : JsonSerializerContext
 {
     public static byte[] Encode<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, typeof(T), Default);
 

@@ -11,7 +11,7 @@ internal sealed partial class LocalRoomLog
     /// or an anonymous reporter's message. For an alert, its recipients are the room's joined local members other than
     /// the sender at exactly this point of the log, and their rows commit with the event.
     /// </summary>
-    private (ErrorCode Code, string Message)? SequenceWorkplacePost(Request request, WorkplacePostProposal p)
+    private (ErrorCode Code, string Message)? SequenceAttentionPost(Request request, AttentionPostProposal p)
     {
         var room = _rooms.Find(p.RoomId);
         if (room is null)
@@ -59,7 +59,7 @@ internal sealed partial class LocalRoomLog
                 {
                     continue; // the system owner, remote members (they acknowledge on their own server) and the sender
                 }
-                _batch.Apply([WorkplaceStore.StageRecipient(new AlertRecipientRecord { AlertKey = template.Key, UserKey = userKey, UserId = userId })]);
+                _batch.Apply([AttentionStore.StageRecipient(new AlertRecipientRecord { AlertKey = template.Key, UserKey = userKey, UserId = userId })]);
                 recipients++;
             }
             var alert = template with
@@ -71,7 +71,7 @@ internal sealed partial class LocalRoomLog
                 EventId = ev.Id.ToString(),
                 RecipientCount = recipients,
             };
-            _batch.Apply([WorkplaceStore.StageAlert(alert), WorkplaceStore.StageAlertByEvent(room.Key, ev.Seq, alert.Key)]);
+            _batch.Apply([AttentionStore.StageAlert(alert), AttentionStore.StageAlertByEvent(room.Key, ev.Seq, alert.Key)]);
         }
         _batch.Apply(p.Writes);
         request.RoomId = room.RoomId;
@@ -79,7 +79,7 @@ internal sealed partial class LocalRoomLog
     }
 
     /// <summary>A room the server owns (an emergency broadcast room, an incident room); no creation policy applies.</summary>
-    private (ErrorCode Code, string Message)? SequenceWorkplaceRoom(Request request, WorkplaceRoomProposal p)
+    private (ErrorCode Code, string Message)? SequenceAttentionRoom(Request request, AttentionRoomProposal p)
     {
         if (!RoomKinds.IsValid(p.Kind) || !HistoryVisibilities.IsValid(p.HistoryVisibility) || !InvitePolicies.IsValid(p.InvitePolicy)
             || p.Name.Length > 256 || p.Topic.Length > 4096)

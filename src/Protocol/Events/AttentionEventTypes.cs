@@ -5,7 +5,7 @@ namespace TeamComms.Protocol.Events;
 /// (<c>alerts.*</c>, <c>incidents.*</c>); a Send with one of these types is refused like any non-<c>x.</c> type, so
 /// no client can forge an urgent message, an all-clear or an incident report.
 /// </summary>
-public static class WorkplaceEventTypes
+public static class AttentionEventTypes
 {
     /// <summary>
     /// A message that requires acknowledgement: <c>{body, alert: str, urgent: bool, scope: "room"|"direct"|"broadcast"|"escalation",

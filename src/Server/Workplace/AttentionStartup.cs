@@ -7,7 +7,7 @@ using TeamComms.Server.Workplace.Push;
 namespace TeamComms.Server.Workplace;
 
 /// <summary>Start: adds the workplace calls, loads push devices and open alerts (rescheduling reminders). Stop: stops the timers and loops.</summary>
-internal sealed class WorkplaceStartup(WorkplaceCalls calls, ClientCalls clientCalls, PushService push, AlertService alerts, AlertSignals signals,
+internal sealed class AttentionStartup(AttentionCalls calls, ClientCalls clientCalls, PushService push, AlertService alerts, AlertSignals signals,
     SummaryService summaries) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
