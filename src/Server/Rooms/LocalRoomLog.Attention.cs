@@ -7,6 +7,15 @@ namespace TeamComms.Server.Rooms;
 internal sealed partial class LocalRoomLog
 {
     /// <summary>
+    /// Only the server sets a message's acknowledgement flag (<c>alerts.send</c>), so that no client or remote server
+    /// forges an urgent message; docs/protocol.md §15.
+    /// </summary>
+    private static (ErrorCode Code, string Message)? CheckAckFlag(byte[] content) =>
+        AttentionEventTypes.CarriesAck(content)
+            ? (ErrorCode.BadField, "'ack' is set by the server: ask for acknowledgement with alerts.send")
+            : null;
+
+    /// <summary>
     /// A workplace post (docs/protocol.md §15): an alert, an all-clear or cancellation, an escalation, an incident report
     /// or an anonymous reporter's message. For an alert, its recipients are the room's joined local members other than
     /// the sender at exactly this point of the log, and their rows commit with the event.

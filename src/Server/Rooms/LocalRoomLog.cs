@@ -347,6 +347,10 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         {
             return refused;
         }
+        if (CheckAckFlag(p.Content) is { } forged)
+        {
+            return forged;
+        }
         if (IsHostedElsewhere(room))
         {
             _batchTxns[txnKey] = request;

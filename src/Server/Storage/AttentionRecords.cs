@@ -69,6 +69,8 @@ internal sealed record AlertRecord
     public string EventId { get; init; } = "";
     public required string Sender { get; init; }
     public long SenderKey { get; init; }
+    /// <summary>The type of the event that carries the acknowledgement flag (<c>message</c> unless the sender chose an <c>x.</c> type).</summary>
+    public string Type { get; init; } = "message";
     public bool Urgent { get; init; }
     /// <summary><c>room</c>, <c>direct</c>, <c>broadcast</c> or <c>escalation</c>.</summary>
     public required string Scope { get; init; }

@@ -1,4 +1,5 @@
 using TeamComms.Protocol;
+using TeamComms.Protocol.Events;
 using TeamComms.Server.Accounts;
 using TeamComms.Server.Api;
 using TeamComms.Server.Audit;
@@ -24,7 +25,7 @@ internal sealed class AttentionCalls(AlertService alerts, ReceiptService receipt
         }));
 
         calls.Register("alerts.send", async (s, p) => await alerts.SendAsync(s, By(s), Target(p), p.RequiredString("body", AlertService.MaxBody + 1000),
-            p.OptionalBool("urgent") ?? true).ConfigureAwait(false));
+            p.OptionalBool("urgent") ?? true, p.OptionalString("type", EventTypes.MaxLength)).ConfigureAwait(false));
         calls.Register("alerts.ack", async (s, p) => await alerts.AckAsync(s, p.RequiredString("alert", 32)).ConfigureAwait(false));
         calls.Register("alerts.cancel", async (s, p) => await alerts.CloseAsync(s, By(s), p.RequiredString("alert", 32), false, p.OptionalString("reason", AlertService.MaxBody + 1)).ConfigureAwait(false));
         calls.Register("alerts.all_clear", async (s, p) => await alerts.CloseAsync(s, By(s), p.RequiredString("alert", 32), true, p.RequiredString("body", AlertService.MaxBody + 1)).ConfigureAwait(false));

@@ -28,7 +28,7 @@ internal static class AttentionEndpoints
             var (session, by) = Access.Require(context, accounts);
             var p = Fields(body);
             var result = await alerts.SendAsync(session, by, AttentionCalls.Target(p), p.RequiredString("body", AlertService.MaxBody + 1000),
-                p.OptionalBool("urgent") ?? true).ConfigureAwait(false);
+                p.OptionalBool("urgent") ?? true, p.OptionalString("type", Protocol.Events.EventTypes.MaxLength)).ConfigureAwait(false);
             return Results.Ok(Json(result));
         });
         app.MapGet("/v1/alerts", (HttpContext context, AccountService accounts, AlertService alerts) =>

@@ -37,6 +37,9 @@ public static class AttentionServiceCollectionExtensions
         services.AddSingleton<IRoomProtection, IncidentRoomProtection>();
         services.AddSingleton<AttentionCalls>();
         services.AddHostedService<AttentionStartup>();
+        // Reminders and escalation: the one background component, started after the alerts are loaded (cluster mode runs it under a lease).
+        services.AddSingleton<AlertTimers>();
+        services.AddHostedService(sp => sp.GetRequiredService<AlertTimers>());
         return services;
     }
 }

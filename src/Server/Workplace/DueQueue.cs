@@ -63,44 +63,61 @@ internal sealed class DueQueue<T> : IDisposable
 
     private void Run()
     {
-        // One runner at a time; a concurrent tick (the timer re-armed for "now" while running) leaves the work to it.
-        if (Interlocked.Exchange(ref _running, 1) != 0)
+        while (true)
         {
-            return;
-        }
-        try
-        {
-            while (true)
+            // One runner at a time; a concurrent tick (the timer re-armed for "now" while running) leaves the work to it.
+            if (Interlocked.Exchange(ref _running, 1) != 0)
             {
-                T item;
-                long now;
-                lock (_lock)
+                return;
+            }
+            try
+            {
+                Drain();
+            }
+            finally
+            {
+                Volatile.Write(ref _running, 0);
+            }
+            // An entry scheduled after the drain looked, whose tick found the runner still busy, would wait for the
+            // next arm: look once more now that the runner is free.
+            lock (_lock)
+            {
+                if (_disposed || !_queue.TryPeek(out _, out var due) || due > _time.GetUtcNow().ToUnixTimeMilliseconds())
                 {
-                    now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-                    if (_disposed || !_queue.TryPeek(out item!, out var due) || due > now)
-                    {
-                        _armedFor = long.MaxValue;
-                        if (!_disposed && _queue.TryPeek(out _, out var next))
-                        {
-                            Arm(next);
-                        }
-                        return;
-                    }
-                    _queue.Dequeue();
-                }
-                try
-                {
-                    _onDue(item, now);
-                }
-                catch (Exception ex)
-                {
-                    _onError(ex);
+                    return;
                 }
             }
         }
-        finally
+    }
+
+    private void Drain()
+    {
+        while (true)
         {
-            Volatile.Write(ref _running, 0);
+            T item;
+            long now;
+            lock (_lock)
+            {
+                now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+                if (_disposed || !_queue.TryPeek(out item!, out var due) || due > now)
+                {
+                    _armedFor = long.MaxValue;
+                    if (!_disposed && _queue.TryPeek(out _, out var next))
+                    {
+                        Arm(next);
+                    }
+                    return;
+                }
+                _queue.Dequeue();
+            }
+            try
+            {
+                _onDue(item, now);
+            }
+            catch (Exception ex)
+            {
+                _onError(ex);
+            }
         }
     }
 

@@ -14,6 +14,12 @@ public class AlertTests
 
     internal static Dictionary<string, object?> ContentOf(RoomEvent e) => MsgPackValue.ReadMap(e.Content!.Value);
 
+    /// <summary>The acknowledgement flag of a message (docs/protocol.md §15), or null.</summary>
+    internal static Dictionary<string, object?>? AckOf(RoomEvent e) =>
+        e.Content is { } c && MsgPackValue.ReadMap(c).GetValueOrDefault(AttentionEventTypes.AckField) is Dictionary<string, object?> flag ? flag : null;
+
+    internal static bool IsAlert(RoomEvent e) => e.Type == EventTypes.Message && AckOf(e) is not null;
+
     private static async Task<Dictionary<string, object?>> StatusAsync(TeamCommsConnection c, string alertId) =>
         await c.CallMapAsync("alerts.status", new() { ["alert"] = alertId });
 
@@ -44,9 +50,14 @@ public class AlertTests
             await eveConn.JoinAsync(room);
             Assert.Equal(ErrorCode.Forbidden, (await eveConn.CallErrorAsync("alerts.send", new() { ["room"] = room, ["body"] = "fake alarm" })).Code);
             Assert.Equal(ErrorCode.Forbidden, (await eveConn.CallErrorAsync("alerts.send", new() { ["room"] = room, ["body"] = "ack this", ["urgent"] = false })).Code);
-            // Nobody forges an alert with a plain Send.
-            var forged = await Assert.ThrowsAsync<TeamCommsException>(() => eveConn.SendAsync(room, AttentionEventTypes.Alert, new Dictionary<string, object?> { ["body"] = "x", ["alert"] = "a1", ["urgent"] = true }));
-            Assert.Equal(ErrorCode.InvalidEventType, forged.Code);
+            // Nobody forges the acknowledgement flag with a plain Send, whatever the type.
+            foreach (var type in new[] { EventTypes.Message, "x.custom" })
+            {
+                var forged = await Assert.ThrowsAsync<TeamCommsException>(() => eveConn.SendAsync(room, type,
+                    new Dictionary<string, object?> { ["body"] = "x", ["ack"] = new Dictionary<string, object?> { ["alert"] = "a1", ["urgent"] = true } }));
+                Assert.Equal(ErrorCode.BadField, forged.Code);
+            }
+            Assert.DoesNotContain((await eveConn.HistoryAsync(room)).Events, e => e.Sender == eve.UserId && e.Type != EventTypes.Member); // nothing stored
         } // eve is offline from here on
         await using var bobEvents = new EventCollector(bobConn);
         await using var carolEvents = new EventCollector(carolConn);
@@ -61,9 +72,10 @@ public class AlertTests
         Assert.Equal(4L, sent["recipients"]);
 
         var ev = (await bobEvents.WaitAsync(es => es.Any(e => e.Seq == seq))).Single(e => e.Seq == seq);
-        Assert.Equal((AttentionEventTypes.Alert, hr.UserId), (ev.Type, ev.Sender));
+        Assert.Equal((EventTypes.Message, hr.UserId), (ev.Type, ev.Sender)); // an ordinary message carrying the flag
         var content = ContentOf(ev);
-        Assert.Equal((alertId, true, "room"), ((string)content["alert"]!, (bool)content["urgent"]!, (string)content["scope"]!));
+        var flag = AckOf(ev)!;
+        Assert.Equal((alertId, true, "room"), ((string)flag["alert"]!, (bool)flag["urgent"]!, (string)flag["scope"]!));
         Assert.Equal("Water leak on floor 3: stay out of the server room", content["body"]);
         Assert.Contains(bobNotify.Snapshot(), n => n.Seq == seq && n.Notify && n.Reason == NotifyReasons.Urgent);
 
@@ -170,19 +182,20 @@ public class AlertTests
             await Eventually.TrueAsync(() => danNotify.Snapshot().Count(n => n.Reason == NotifyReasons.Reminder) == expected, what: $"reminder {expected}");
         }
         Assert.Single(bobNotify.Snapshot(), n => n.Reason == NotifyReasons.Reminder); // acknowledged after the first
-        Assert.DoesNotContain(bossEvents.Snapshot(), e => e.Type == AttentionEventTypes.Alert);
+        Assert.DoesNotContain(bossEvents.Snapshot(), IsAlert);
 
         clock.Advance(TimeSpan.FromMinutes(2)); // 20 minutes: the tenth reminder, then the escalation
         await Eventually.TrueAsync(() => danNotify.Snapshot().Count(n => n.Reason == NotifyReasons.Reminder) == 10, what: "reminder 10");
-        var toBoss = (await bossEvents.WaitAsync(es => es.Any(e => e.Type == AttentionEventTypes.Alert))).Single(e => e.Type == AttentionEventTypes.Alert);
-        var bossContent = AlertTests.ContentOf(toBoss);
-        Assert.Equal(("escalation", hr.UserId, true), ((string)bossContent["scope"]!, toBoss.Sender, (bool)bossContent["urgent"]!));
-        var escalation = (Dictionary<string, object?>)bossContent["escalation"]!;
+        var toBoss = (await bossEvents.WaitAsync(es => es.Any(IsAlert))).Single(IsAlert);
+        var bossContent = ContentOf(toBoss);
+        var bossFlag = AckOf(toBoss)!;
+        Assert.Equal(("escalation", hr.UserId, true), ((string)bossFlag["scope"]!, toBoss.Sender, (bool)bossFlag["urgent"]!));
+        var escalation = (Dictionary<string, object?>)bossFlag["escalation"]!;
         Assert.Equal(alertId, escalation["alert"]);
         Assert.Equal([carol.UserId], AttentionKit.Strings(escalation["users"])); // bob acknowledged
         Assert.Contains("Evacuate building B", (string)bossContent["body"]!, StringComparison.Ordinal);
-        var toFallback = (await fallbackEvents.WaitAsync(es => es.Any(e => e.Type == AttentionEventTypes.Alert))).Single(e => e.Type == AttentionEventTypes.Alert);
-        Assert.Equal([dan.UserId], AttentionKit.Strings(((Dictionary<string, object?>)ContentOf(toFallback)["escalation"]!)["users"]));
+        var toFallback = (await fallbackEvents.WaitAsync(es => es.Any(IsAlert))).Single(IsAlert);
+        Assert.Equal([dan.UserId], AttentionKit.Strings(((Dictionary<string, object?>)AckOf(toFallback)!["escalation"]!)["users"]));
         await fallbackNotify.WaitAsync(n => n.Seq == toFallback.Seq && n.Reason == NotifyReasons.Urgent);
 
         var status = await StatusAsync(hrConn, alertId);
@@ -235,7 +248,7 @@ public class AlertTests
         Assert.Single(bobNotify.Snapshot(), n => n.Reason == NotifyReasons.Reminder); // nothing after the cancellation
         // What was delivered stays: the alert is still in bob's history, and he may still acknowledge it.
         var history = await bobConn.HistoryAsync(room);
-        Assert.Contains(history.Events, e => e.Type == AttentionEventTypes.Alert);
+        Assert.Contains(history.Events, IsAlert);
         await bobConn.CallAsync("alerts.ack", new Dictionary<string, object?> { ["alert"] = alertId });
 
         Assert.Equal(ErrorCode.BadField, (await hrConn.CallErrorAsync("alerts.all_clear", new() { ["alert"] = alertId, ["body"] = " " })).Code);
@@ -266,8 +279,8 @@ public class AlertTests
 
         var toBob = await secConn.CallMapAsync("alerts.send", new() { ["user"] = bob.UserId, ["body"] = "Your laptop was reported stolen; call me" });
         Assert.Equal(1L, toBob["recipients"]);
-        var ev = (await bobEvents.WaitAsync(es => es.Any(e => e.Type == AttentionEventTypes.Alert))).Single(e => e.Type == AttentionEventTypes.Alert);
-        Assert.Equal("direct", ContentOf(ev)["scope"]);
+        var ev = (await bobEvents.WaitAsync(es => es.Any(IsAlert))).Single(IsAlert);
+        Assert.Equal("direct", AckOf(ev)!["scope"]);
         var rooms = await bobConn.ListRoomsAsync();
         Assert.Equal("direct", rooms.Single(r => r.RoomId == (string)toBob["room_id"]!).Kind);
         // The same room is used again.
@@ -278,7 +291,7 @@ public class AlertTests
         var start = await secConn.CallMapAsync("directory.start_dm", new() { ["user"] = carol.UserId });
         var toCarol = await secConn.CallMapAsync("alerts.send", new() { ["user"] = carol.UserId, ["body"] = "Please call security" });
         Assert.Equal(start["room_id"], toCarol["room_id"]);
-        await carolEvents.WaitAsync(es => es.Any(e => e.Type == AttentionEventTypes.Alert && e.RoomId == (string)toCarol["room_id"]!));
+        await carolEvents.WaitAsync(es => es.Any(e => IsAlert(e) && e.RoomId == (string)toCarol["room_id"]!));
         Assert.Equal(1L, toCarol["recipients"]);
         Assert.Equal(ErrorCode.UnknownUser, (await secConn.CallErrorAsync("alerts.send", new() { ["user"] = "nobody@test.local", ["body"] = "x" })).Code);
     }

@@ -49,7 +49,7 @@ public class QuietHoursTests
 
         var alert = await hrConn.CallMapAsync("alerts.send", new() { ["room"] = room, ["body"] = "Fire drill in 5 minutes" });
         var alertSeq = (long)alert["seq"]!;
-        await bobEvents.WaitAsync(es => es.Any(e => e.Seq == alertSeq && e.Type == AttentionEventTypes.Alert));
+        await bobEvents.WaitAsync(es => es.Any(e => e.Seq == alertSeq && AlertTests.IsAlert(e)));
         var urgent = Assert.Single(bobNotify.Snapshot(), n => n.Seq == alertSeq);
         Assert.Equal((true, NotifyReasons.Urgent), (urgent.Notify, urgent.Reason));
         await carolNotify.WaitAsync(n => n.Seq == alertSeq && n.Reason == NotifyReasons.Urgent);

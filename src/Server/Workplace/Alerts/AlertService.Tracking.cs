@@ -11,7 +11,7 @@ namespace TeamComms.Server.Workplace.Alerts;
 
 internal sealed partial class AlertService
 {
-    private readonly DueQueue<long> _reminders;
+    private IAlertSchedule? _schedule;
     private readonly Dictionary<long, Tracked> _tracked = [];
     private readonly Dictionary<long, List<Tracked>> _byUser = [];
     private readonly Dictionary<long, List<Tracked>> _byRoom = [];
@@ -64,7 +64,7 @@ internal sealed partial class AlertService
         }
         if (alert.State == "active")
         {
-            _reminders.Schedule(alert.Key, NextDue(tracked));
+            Volatile.Read(ref _schedule)?.Schedule(alert.Key, NextDue(tracked));
         }
         // A device may have confirmed receipt (or read it) before the alert was tracked: catch up from the positions.
         _ = Task.Run(() => CatchUp(tracked));
@@ -215,6 +215,19 @@ internal sealed partial class AlertService
 
     // ---- reminders and escalation ---------------------------------------------------------------------------------
 
+    /// <summary>
+    /// Attaches (or with null detaches) the component that runs the reminder ticks (<see cref="AlertTimers"/>); returns
+    /// each open alert's next tick, for the timers to pick up on start.
+    /// </summary>
+    public List<(long AlertKey, long Due)> AttachSchedule(IAlertSchedule? schedule)
+    {
+        Volatile.Write(ref _schedule, schedule);
+        lock (_lock)
+        {
+            return schedule is null ? [] : _tracked.Values.Where(t => t.Alert.State == "active").Select(t => (t.Alert.Key, NextDue(t))).ToList();
+        }
+    }
+
     private static long NextDue(Tracked t)
     {
         var a = t.Alert;
@@ -226,7 +239,7 @@ internal sealed partial class AlertService
     /// The reminder tick of one alert: every unacknowledged recipient is notified again (Notify "reminder" on each live
     /// device, and a push), at each interval up to the reminder duration; at its end, once, the escalation.
     /// </summary>
-    private void OnReminderDue(long alertKey, long now)
+    public void RunDue(long alertKey, long now)
     {
         Tracked? t;
         List<AlertRecipientRecord> unacked;
@@ -264,7 +277,7 @@ internal sealed partial class AlertService
             }
             if (elapsed < a.ReminderDurationMs && unacked.Count > 0)
             {
-                _reminders.Schedule(alertKey, NextDue(t));
+                Volatile.Read(ref _schedule)?.Schedule(alertKey, NextDue(t));
             }
         }
         if (remind)
@@ -291,7 +304,7 @@ internal sealed partial class AlertService
                 RoomId = alert.RoomId,
                 Seq = alert.Seq,
                 EventId = alert.EventId,
-                Type = AttentionEventTypes.Alert,
+                Type = alert.Type,
                 Sender = alert.Sender,
                 AlertId = alert.Id,
             });
@@ -372,11 +385,14 @@ internal sealed partial class AlertService
         var content = new Dictionary<string, object?>
         {
             ["body"] = body,
-            ["alert"] = id,
-            ["urgent"] = true,
-            ["scope"] = "escalation",
-            ["target"] = target,
-            ["escalation"] = new Dictionary<string, object?> { ["alert"] = parent.Id, ["users"] = users.Cast<object?>().ToList() },
+            [AttentionEventTypes.AckField] = new Dictionary<string, object?>
+            {
+                ["alert"] = id,
+                ["urgent"] = true,
+                ["scope"] = "escalation",
+                ["target"] = target,
+                ["escalation"] = new Dictionary<string, object?> { ["alert"] = parent.Id, ["users"] = users.Cast<object?>().ToList() },
+            },
         };
         var template = new AlertRecord
         {
@@ -396,7 +412,7 @@ internal sealed partial class AlertService
             Escalate = false,
         };
         await PostAsync(Principal.System.Event("alert.send", id, Details(("room", room.RoomId), ("scope", "escalation"), ("target", target), ("parent", parent.Id))),
-            new AttentionPostProposal(actor, room.RoomId, AttentionEventTypes.Alert, MsgPackValue.ToCanonicalMap(content))
+            new AttentionPostProposal(actor, room.RoomId, EventTypes.Message, MsgPackValue.ToCanonicalMap(content))
             {
                 Privileged = true,
                 Urgent = true,

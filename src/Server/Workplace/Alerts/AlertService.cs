@@ -66,14 +66,23 @@ internal sealed partial class AlertService : IDisposable
         _options = options.Value;
         _logger = logger;
         _rate = new SendRateLimiter(time, _options.AlertsPerWindow, _options.AlertWindow);
-        _reminders = new DueQueue<long>(time, OnReminderDue, ex => LogAlertFault(logger, ex));
     }
 
     private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>Sends an alert; returns <c>{alert_id, room_id, seq, event_id, recipients}</c>.</summary>
-    public async Task<Dictionary<string, object?>> SendAsync(AuthenticatedSession s, Principal by, AlertTarget target, string body, bool urgent)
+    /// <param name="type">
+    /// The event's type: the acknowledgement flag rides on any message a client may send (<c>message</c> by default,
+    /// or an <c>x.</c> type); see <see cref="AttentionEventTypes.AckField"/>.
+    /// </param>
+    public async Task<Dictionary<string, object?>> SendAsync(AuthenticatedSession s, Principal by, AlertTarget target, string body, bool urgent,
+        string? type = null)
     {
+        type ??= EventTypes.Message;
+        if (!EventTypes.IsClientSendable(type))
+        {
+            throw new ApiException(ErrorCode.InvalidEventType, $"'{type}' cannot carry a message; use 'message' or an 'x.' type");
+        }
         body = body.Trim();
         if (body.Length is 0 or > MaxBody)
         {
@@ -132,17 +141,17 @@ internal sealed partial class AlertService : IDisposable
         }
         var key = _store.NextKey("alert");
         var id = AlertId(key);
-        var content = new Dictionary<string, object?>
+        var flag = new Dictionary<string, object?>
         {
-            ["body"] = body,
             ["alert"] = id,
             ["urgent"] = urgent,
             ["scope"] = scope,
         };
         if (targetLabel is not null)
         {
-            content["target"] = targetLabel;
+            flag["target"] = targetLabel;
         }
+        var content = new Dictionary<string, object?> { ["body"] = body, [AttentionEventTypes.AckField] = flag };
         var template = new AlertRecord
         {
             Key = key,
@@ -151,6 +160,7 @@ internal sealed partial class AlertService : IDisposable
             RoomId = room.RoomId,
             Sender = s.UserId,
             SenderKey = s.UserKey,
+            Type = type,
             Urgent = urgent,
             Scope = scope,
             Target = targetLabel,
@@ -160,7 +170,7 @@ internal sealed partial class AlertService : IDisposable
             Escalate = true,
         };
         var ev = await PostAsync(by.Event("alert.send", id, Details(("room", room.RoomId), ("scope", scope), ("target", targetLabel),
-            ("urgent", urgent ? "true" : "false"))), new AttentionPostProposal(s.Actor, room.RoomId, AttentionEventTypes.Alert, MsgPackValue.ToCanonicalMap(content))
+            ("urgent", urgent ? "true" : "false"))), new AttentionPostProposal(s.Actor, room.RoomId, type, MsgPackValue.ToCanonicalMap(content))
             {
                 Privileged = target.IsBroadcast,
                 Urgent = urgent,
@@ -419,7 +429,6 @@ internal sealed partial class AlertService : IDisposable
 
     public void Dispose()
     {
-        _reminders.Dispose();
         _broadcastRooms.Dispose();
     }
 

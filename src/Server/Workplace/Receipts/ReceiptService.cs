@@ -119,10 +119,12 @@ internal sealed class ReceiptService(RoomRegistry rooms, RoomStore roomStore, Ev
 
     private static bool IsUrgent(RoomEvent ev)
     {
-        if (ev.Type != AttentionEventTypes.Alert || ev.Content is not { } content)
+        // Only the server sets the flag (Sends carrying it are refused), so the content can be trusted here.
+        if (ev.Content is not { } content || !AttentionEventTypes.CarriesAck(content))
         {
             return false;
         }
-        return MsgPackValue.ReadMap(content).TryGetValue("urgent", out var u) && u is true;
+        return MsgPackValue.ReadMap(content).TryGetValue(AttentionEventTypes.AckField, out var ack)
+            && ack is Dictionary<string, object?> flag && flag.TryGetValue("urgent", out var u) && u is true;
     }
 }
