@@ -8,7 +8,7 @@ internal sealed partial class LocalRoomLog
 {
     /// <summary>
     /// Only the server sets a message's acknowledgement flag (<c>alerts.send</c>), so that no client or remote server
-    /// forges an urgent message; docs/protocol.md §15.
+    /// forges an urgent message; docs/protocol.md §16.
     /// </summary>
     private static (ErrorCode Code, string Message)? CheckAckFlag(byte[] content) =>
         AttentionEventTypes.CarriesAck(content)
@@ -16,7 +16,7 @@ internal sealed partial class LocalRoomLog
             : null;
 
     /// <summary>
-    /// A workplace post (docs/protocol.md §15): an alert, an all-clear or cancellation, an escalation, an incident report
+    /// A workplace post (docs/protocol.md §16): an alert, an all-clear or cancellation, an escalation, an incident report
     /// or an anonymous reporter's message. For an alert, its recipients are the room's joined local members other than
     /// the sender at exactly this point of the log, and their rows commit with the event.
     /// </summary>

@@ -18,7 +18,7 @@ namespace TeamComms.Server.Workplace.Alerts;
 /// rule, a group or the whole company, and announcements that require acknowledgement. Sending checks the company
 /// permission and the per-sender rate limit, commits the event, the alert, its recipients and the audit entry together,
 /// and starts the reminders; recipients acknowledge explicitly; the sender (or an admin) cancels or gives the all-clear
-/// in the alert's thread. See docs/protocol.md §15.
+/// in the alert's thread. See docs/protocol.md §16.
 /// </summary>
 internal sealed partial class AlertService : IDisposable
 {
