@@ -33,6 +33,7 @@ internal sealed partial class PushService : ICommitSink, IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private Task? _loop;
+    private int _disposed;
 
     public PushService(AttentionStore store, PushGateway gateway, RoomRegistry rooms, AccountStore accounts, ConnectionRegistry connections,
         AttentionService attention, TimeProvider time, ILogger<PushService> logger)
@@ -212,6 +213,11 @@ internal sealed partial class PushService : ICommitSink, IDisposable
 
     public void Dispose()
     {
+        // Called by AttentionStartup.StopAsync and again by the container.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         _work.Writer.TryComplete();
         _stop.Cancel();
         try
