@@ -49,3 +49,15 @@ internal static class WorkplaceKit
         return o;
     }
 }
+
+/// <summary>Reading the audit log in tests.</summary>
+internal static class AuditReader
+{
+    public static async Task<List<JsonObject>> EntriesAsync(TestServer server, string action, string? target = null)
+    {
+        using var admin = await server.AdminAsync();
+        var query = "/v1/admin/audit?limit=200&action=" + Uri.EscapeDataString(action) + (target is null ? "" : "&target=" + Uri.EscapeDataString(target));
+        var page = await admin.GetAsync(query);
+        return [.. page!["entries"]!.AsArray().Select(e => e!.AsObject())];
+    }
+}
