@@ -193,7 +193,7 @@ internal sealed partial class AttachmentStore(RocksStore rocks, WorkplaceStore s
             plain.CopyTo(destination);
             return plain.Length;
         }
-        atRest.SealChunk(roomKey, version, id, index, last, plain, destination);
+        atRest.SealChunk(roomKey, version, id, index, last, plain, destination[..(plain.Length + Storage.Encryption.AtRestEncryption.ChunkOverhead)]);
         return plain.Length + Storage.Encryption.AtRestEncryption.ChunkOverhead;
     }
 
