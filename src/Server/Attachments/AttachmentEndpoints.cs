@@ -39,11 +39,11 @@ internal static class AttachmentEndpoints
         });
 
         app.MapGet("/v1/attachments/{id}", async (string id, HttpContext context, AccountService accounts, AttachmentService service,
-            AttachmentStore files, string? u, long? e, string? s) =>
+            AttachmentStore files, string? u, long? d, long? e, string? s) =>
         {
             var userId = context.Request.Headers.Authorization.Count > 0
                 ? Bearer.Require(context, accounts).UserId
-                : service.VerifyLink(id.ToLowerInvariant(), u, e, s);
+                : service.VerifyLink(id.ToLowerInvariant(), u, d, e, s);
             var record = service.Authorize(userId, id.ToLowerInvariant());
             var response = context.Response;
             response.ContentType = record.ContentType;
@@ -61,7 +61,7 @@ internal static class AttachmentEndpoints
         app.MapPost("/v1/attachments/{id}/link", (string id, HttpContext context, AccountService accounts, AttachmentService service) =>
         {
             var session = Bearer.Require(context, accounts);
-            var (url, expires) = service.Link(session.UserId, service.Authorize(session.UserId, id.ToLowerInvariant()));
+            var (url, expires) = service.Link(session, service.Authorize(session.UserId, id.ToLowerInvariant()));
             return Results.Ok(new { url, expires_at = expires });
         });
     }
@@ -71,7 +71,7 @@ internal static class AttachmentEndpoints
         calls.Register("attachments.link", (s, p) =>
         {
             var id = p.RequiredString("attachment", 64).ToLowerInvariant();
-            var (url, expires) = service.Link(s.UserId, service.Authorize(s.UserId, id));
+            var (url, expires) = service.Link(s, service.Authorize(s.UserId, id));
             return Task.FromResult<object?>(new Dictionary<string, object?> { ["url"] = url, ["expires_at"] = expires });
         });
 }

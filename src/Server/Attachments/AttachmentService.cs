@@ -15,11 +15,12 @@ namespace TeamComms.Server.Attachments;
 /// Who may upload and download attachments, within which limits, and short-lived signed download links. An upload
 /// needs posting rights in a room hosted here and passes the room's content rules (type, checked against the file's
 /// first bytes for common formats, and size). A download needs read access to the message that carries the file (or
-/// being its uploader, before it is posted). Links are HMAC-SHA256 over (id, user, expiry) with a key that lives only
-/// in this process's memory: they stop working at expiry or restart, and access is re-checked when they are used.
+/// being its uploader, before it is posted). Links are HMAC-SHA256 over (id, user, session, expiry) with a key that lives
+/// only in this process's memory: they stop working at expiry, at restart, and as soon as the session that asked for
+/// them is revoked or wiped (or its user deactivated); access to the message is re-checked when they are used.
 /// </summary>
 internal sealed class AttachmentService(AttachmentStore files, WorkplaceStore store, RoomRegistry rooms, ContentPolicy policy,
-    IOptions<WorkplaceOptions> options, Hosting.ServerIdentity identity, TimeProvider time)
+    IOptions<WorkplaceOptions> options, Hosting.ServerIdentity identity, AccountService accounts, TimeProvider time)
 {
     private readonly byte[] _linkKey = RandomNumberGenerator.GetBytes(32);
 
@@ -94,22 +95,22 @@ internal sealed class AttachmentService(AttachmentStore files, WorkplaceStore st
         return allowed ? record : throw new ApiException(ErrorCode.UnknownAttachment, "no such attachment, or it was removed");
     }
 
-    /// <summary>A signed link to download <paramref name="record"/> as <paramref name="userId"/>, valid for the configured lifetime.</summary>
-    public (string Url, long ExpiresAt) Link(string userId, AttachmentRecord record)
+    /// <summary>A signed link to download <paramref name="record"/> for <paramref name="session"/>, valid for the configured lifetime.</summary>
+    public (string Url, long ExpiresAt) Link(AuthenticatedSession session, AttachmentRecord record)
     {
         var expires = time.GetUtcNow().Add(options.Value.LinkLifetime).ToUnixTimeSeconds();
-        var sig = Sign(record.Id, userId, expires);
-        return ($"/v1/attachments/{record.Id}?u={Uri.EscapeDataString(userId)}&e={expires}&s={sig}", expires * 1000);
+        var sig = Sign(record.Id, session.UserId, session.SessionKey, expires);
+        return ($"/v1/attachments/{record.Id}?u={Uri.EscapeDataString(session.UserId)}&d={session.SessionKey}&e={expires}&s={sig}", expires * 1000);
     }
 
-    /// <summary>The user a signed link was made for, when it is genuine and not expired.</summary>
-    public string VerifyLink(string idHex, string? user, long? expires, string? sig)
+    /// <summary>The user a signed link was made for, when it is genuine, not expired, and its session is still valid.</summary>
+    public string VerifyLink(string idHex, string? user, long? device, long? expires, string? sig)
     {
-        if (user is null || expires is not { } e || sig is null)
+        if (user is null || device is not { } d || expires is not { } e || sig is null)
         {
             throw new ApiException(ErrorCode.Unauthenticated, "send 'Authorization: Bearer <access token>' or use a signed link");
         }
-        var expected = Encoding.ASCII.GetBytes(Sign(idHex, user, e));
+        var expected = Encoding.ASCII.GetBytes(Sign(idHex, user, d, e));
         if (!CryptographicOperations.FixedTimeEquals(expected, Encoding.ASCII.GetBytes(sig)))
         {
             throw new ApiException(ErrorCode.LinkExpired, "the download link is not valid");
@@ -118,11 +119,16 @@ internal sealed class AttachmentService(AttachmentStore files, WorkplaceStore st
         {
             throw new ApiException(ErrorCode.LinkExpired, "the download link has expired; ask for a new one");
         }
+        // A wiped or revoked device's links die with its session (only the session key is read here).
+        if (accounts.CheckStillValid(new AuthenticatedSession(d, 0, user, "", [], 0)) is not null)
+        {
+            throw new ApiException(ErrorCode.LinkExpired, "the session that made this link was signed out or wiped");
+        }
         return user;
     }
 
-    private string Sign(string idHex, string userId, long expires) =>
-        Convert.ToBase64String(HMACSHA256.HashData(_linkKey, Encoding.UTF8.GetBytes($"tcdl1|{idHex}|{userId}|{expires}")))
+    private string Sign(string idHex, string userId, long sessionKey, long expires) =>
+        Convert.ToBase64String(HMACSHA256.HashData(_linkKey, Encoding.UTF8.GetBytes($"tcdl2|{idHex}|{userId}|{sessionKey}|{expires}")))
             .TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     private void DeleteUnrecorded(string hex)

@@ -92,12 +92,42 @@ public class AttachmentTests(SharedServer shared) : IClassFixture<SharedServer>
         var expired = await Assert.ThrowsAsync<TeamCommsException>(() => WorkplaceApi.DownloadLinkAsync(server.BaseUrl, link));
         Assert.Equal((ErrorCode.LinkExpired, 403), (expired.Code, expired.HttpStatus));
 
-        // Access is checked again when a link is used: bob may still fetch a file he could read while a member, but a
-        // link made for a user who never could read it fails even though it is genuine.
+        // Access is checked again when a link is used: after leaving, bob may still fetch a file posted while he was a member.
         var (fresh, _) = await b.AttachmentLinkAsync(uploaded.Id);
         await b.LeaveAsync(room);
         await a.SendTextAsync(room, "after bob left");
         Assert.Equal(file, await WorkplaceApi.DownloadLinkAsync(server.BaseUrl, fresh));
+    }
+
+    [Fact]
+    public async Task DeviceWipe_EndsThatDevicesDownloads_HeaderAndSignedLinks()
+    {
+        var alice = await Server.CreateUserAsync();
+        var bob = await Server.CreateUserAsync();
+        await using var a = await alice.ConnectAsync();
+        await using var b = await bob.ConnectAsync();
+        var room = await WorkplaceKit.RoomWithAsync(a, [(b, bob)]);
+        var file = Png(5000);
+        using var aliceHttp = alice.Http();
+        var uploaded = await aliceHttp.UploadAttachmentAsync(room, new MemoryStream(file), "image/png");
+        await a.SendAttachmentAsync(room, uploaded, "plan.png");
+
+        using var login = Server.Http();
+        var phoneLogin = await login.LoginAsync(bob.Username, "password-" + bob.Username, "phone");
+        using var phoneHttp = Server.Http(phoneLogin.AccessToken);
+        await using var phone = await TeamCommsConnection.ConnectAsync(Server.WebSocketUrl, phoneLogin.AccessToken, new ClientOptions { AutoReconnect = false });
+        var (phoneLink, _) = await phone.AttachmentLinkAsync(uploaded.Id);
+        var (laptopLink, _) = await b.AttachmentLinkAsync(uploaded.Id);
+        Assert.Equal(file, await WorkplaceApi.DownloadLinkAsync(Server.BaseUrl, phoneLink));
+
+        using (var admin = await Server.AdminAsync())
+        {
+            await admin.PostAsync($"/v1/admin/sessions/{phoneLogin.SessionId}/wipe", new System.Text.Json.Nodes.JsonObject { ["reason"] = "phone lost" });
+        }
+        Assert.Equal(ErrorCode.LinkExpired, (await Assert.ThrowsAsync<TeamCommsException>(() => WorkplaceApi.DownloadLinkAsync(Server.BaseUrl, phoneLink))).Code);
+        Assert.Equal(ErrorCode.SessionRevoked, (await Assert.ThrowsAsync<TeamCommsException>(() => phoneHttp.DownloadAttachmentAsync(uploaded.Id))).Code);
+        // Bob's other device is not affected.
+        Assert.Equal(file, await WorkplaceApi.DownloadLinkAsync(Server.BaseUrl, laptopLink));
     }
 
     [Fact]
