@@ -154,6 +154,9 @@ internal static class Sniff
         "image/webp" => head.Length >= 12 && head.StartsWith("RIFF"u8) && head[8..12].SequenceEqual("WEBP"u8),
         "application/pdf" => head.StartsWith("%PDF-"u8),
         "application/zip" => head.StartsWith("PK"u8),
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+            or "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            or "application/vnd.openxmlformats-officedocument.presentationml.presentation" => head.StartsWith("PK\u0003\u0004"u8),
         _ => true,
     };
 }

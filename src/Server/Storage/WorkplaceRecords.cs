@@ -39,7 +39,13 @@ internal sealed record ContentPolicyRecord
     /// <summary>Company-wide retention in days; 0: keep forever. A room's own setting overrides it.</summary>
     public int RetentionDays { get; init; }
     /// <summary>Content rules of rooms that set none of their own.</summary>
-    public ContentRulesRecord Defaults { get; init; } = new(25L * 1024 * 1024, ["image/*", "application/pdf", "text/plain"], "allow", []);
+    public ContentRulesRecord Defaults { get; init; } = new(25L * 1024 * 1024,
+    [
+        "image/*", "application/pdf", "text/plain", "text/csv",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ], "allow", []);
 }
 
 /// <summary>A legal hold on a user (everything they sent) or a room: <c>workplace['H' ‖ id]</c>.</summary>

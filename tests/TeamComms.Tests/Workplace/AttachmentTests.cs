@@ -61,6 +61,12 @@ public class AttachmentTests(SharedServer shared) : IClassFixture<SharedServer>
         using var response = await raw.GetAsync(new Uri(Server.BaseUrl, $"/v1/attachments/{uploaded.Id}?access_token={bob.Token}"));
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
 
+        // The company's default rules take images and documents; office documents must really be OOXML (zip) files.
+        const string docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+        await aliceHttp.UploadAttachmentAsync(room, new MemoryStream([0x50, 0x4B, 0x03, 0x04, 1, 2, 3]), docx);
+        Assert.Equal(ErrorCode.AttachmentTypeNotAllowed, (await Assert.ThrowsAsync<TeamCommsException>(() => aliceHttp.UploadAttachmentAsync(room, new MemoryStream("MZ not a document"u8.ToArray()), docx))).Code);
+        Assert.Equal(ErrorCode.AttachmentTypeNotAllowed, (await Assert.ThrowsAsync<TeamCommsException>(() => aliceHttp.UploadAttachmentAsync(room, new MemoryStream(new byte[10]), "application/x-msdownload"))).Code);
+
         var message = await WorkplaceKit.EventAsync(b, room, posted.Seq);
         var entry = (Dictionary<string, object?>)Assert.Single((List<object?>)message.ContentMap["attachments"]!)!;
         Assert.Equal((uploaded.Id, "cat.png", "image/png"), ((string)entry["id"]!, (string)entry["name"]!, (string)entry["type"]!));
@@ -138,6 +144,9 @@ public class AttachmentTests(SharedServer shared) : IClassFixture<SharedServer>
         var room = await o.CreateRoomAsync("photos");
         await o.SetContentRulesAsync(room, maxAttachmentBytes: 1000, attachmentTypes: ["image/*"]);
         using var http = owner.Http();
+        var directory = Path.Combine(Server.DataDirectory, "attachments");
+        int FileCount() => Directory.Exists(directory) ? Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories).Count() : 0;
+        var before = FileCount();
         var type = await Assert.ThrowsAsync<TeamCommsException>(() => http.UploadAttachmentAsync(room, new MemoryStream(new byte[10]), "application/pdf"));
         Assert.Equal((ErrorCode.AttachmentTypeNotAllowed, 415), (type.Code, type.HttpStatus));
         Assert.Contains("image/*", type.ServerMessage);
@@ -145,6 +154,10 @@ public class AttachmentTests(SharedServer shared) : IClassFixture<SharedServer>
         Assert.Equal((ErrorCode.AttachmentTooLarge, 413), (size.Code, size.HttpStatus));
         var lie = await Assert.ThrowsAsync<TeamCommsException>(() => http.UploadAttachmentAsync(room, new MemoryStream(Encoding.ASCII.GetBytes("<html>not a png")), "image/png"));
         Assert.Equal(ErrorCode.AttachmentTypeNotAllowed, lie.Code);
+        // Without a Content-Length (chunked), the limit is enforced while the body streams in.
+        var chunked = await Assert.ThrowsAsync<TeamCommsException>(() => http.UploadAttachmentAsync(room, new NonSeekable(Png(5000)), "image/png"));
+        Assert.Equal(ErrorCode.AttachmentTooLarge, chunked.Code);
+        Assert.Equal(before, FileCount()); // refused uploads leave no file behind
         var ok = await http.UploadAttachmentAsync(room, new MemoryStream(Png(900)), "image/png");
 
         // Rules tightened after the upload apply when the message is posted.
@@ -217,5 +230,31 @@ public class AttachmentTests(SharedServer shared) : IClassFixture<SharedServer>
         {
             TempDirectory.Delete(root);
         }
+    }
+}
+
+/// <summary>A stream without a length, so HttpClient sends it chunked.</summary>
+internal sealed class NonSeekable(byte[] data) : Stream
+{
+    private readonly MemoryStream _inner = new(data);
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _inner.Dispose();
+        }
+        base.Dispose(disposing);
     }
 }
