@@ -434,6 +434,7 @@ internal sealed partial class LocalRoomLog
             }
         }
         _workplaceEffects.Compact.Add(room.Key);
+        _workplaceEffects.Removed.Add(new RemovedContent(room.Key, room.RoomId, seq, e.Id, e.Type, e.Sender));
     }
 
     private IEnumerable<byte[]> AttachmentIdsOf(long roomKey, long seq) =>

@@ -68,5 +68,8 @@ internal sealed class WorkplaceBatchEffects
     /// <summary>Rooms hosted elsewhere whose hub purged content: purge this copy too.</summary>
     public HashSet<long> FollowerPurges { get; } = [];
 
-    public bool IsEmpty => Compact.Count == 0 && DeleteFiles.Count == 0 && PollsScheduled.Count == 0 && FollowerPurges.Count == 0;
+    /// <summary>Events whose content this batch removed (redaction, retention, a hub's purge), for <see cref="IContentRemovalListener"/>s.</summary>
+    public List<RemovedContent> Removed { get; } = [];
+
+    public bool IsEmpty => Compact.Count == 0 && DeleteFiles.Count == 0 && PollsScheduled.Count == 0 && FollowerPurges.Count == 0 && Removed.Count == 0;
 }

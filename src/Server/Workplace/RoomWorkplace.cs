@@ -13,7 +13,7 @@ namespace TeamComms.Server.Workplace;
 /// <summary>
 /// The room log's view of the workplace services (<see cref="IRoomWorkplace"/>): the content policy, legal holds and
 /// internal domains it checks against, and what it hands over after a durable batch (compaction, file deletion, poll
-/// closing times, follower purges). The services that act on those are resolved on first use, because they use the
+/// closing times, follower purges, and which events lost their content to every <see cref="IContentRemovalListener"/>). The services that act on those are resolved on first use, because they use the
 /// room log themselves.
 /// </summary>
 internal sealed class RoomWorkplace(ContentPolicy policy, LegalHolds holds, ServerIdentity identity, IOptions<WorkplaceOptions> options,
@@ -61,6 +61,13 @@ internal sealed class RoomWorkplace(ContentPolicy policy, LegalHolds holds, Serv
         if (effects.FollowerPurges.Count > 0)
         {
             services.GetRequiredService<RetentionService>().Trigger();
+        }
+        if (effects.Removed.Count > 0)
+        {
+            foreach (var listener in services.GetServices<IContentRemovalListener>())
+            {
+                listener.OnContentRemoved(effects.Removed);
+            }
         }
     }
 }

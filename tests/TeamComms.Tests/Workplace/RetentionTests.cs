@@ -6,6 +6,7 @@ using TeamComms.Client;
 using TeamComms.Protocol;
 using TeamComms.Protocol.Events;
 using TeamComms.Server.Attachments;
+using TeamComms.Server.Rooms;
 using TeamComms.Tests.Infrastructure;
 
 namespace TeamComms.Tests.Workplace;
@@ -168,6 +169,30 @@ public class RetentionTests
     }
 
     [Fact]
+    public async Task ContentRemovalListeners_HearOfRedactionsAndPurges_AfterTheyAreDurable()
+    {
+        var clock = new FakeTimeProvider(WorkplaceKit.Start);
+        var listener = new RecordingRemovalListener();
+        await using var server = await TestServer.StartAsync(time: clock, services: s => s.AddSingleton<IContentRemovalListener>(listener));
+        var alice = await server.CreateUserAsync();
+        await using var a = await alice.ConnectAsync();
+        var room = await a.CreateRoomAsync("heard");
+        var redacted = await a.SendTextAsync(room, "redact me");
+        var purged = await a.SendTextAsync(room, "purge me");
+        await a.RedactAsync(room, redacted.EventId);
+        await Eventually.TrueAsync(() => listener.Seen.Any(r => r.Seq == redacted.Seq), what: "the listener hears of the redaction");
+        var heard = listener.Seen.Single(r => r.Seq == redacted.Seq);
+        Assert.Equal((room, redacted.EventId, EventTypes.Message, alice.UserId), (heard.RoomId, heard.Id, heard.Type, heard.Sender));
+
+        using var compliance = await ComplianceAsync(server);
+        await compliance.SetRoomRetentionAsync(room, 1);
+        clock.Advance(TimeSpan.FromDays(2));
+        await RunAsync(server);
+        await Eventually.TrueAsync(() => listener.Seen.Any(r => r.Seq == purged.Seq), what: "the listener hears of the purge");
+        Assert.Single(listener.Seen, r => r.Seq == redacted.Seq); // removed once, heard once
+    }
+
+    [Fact]
     public async Task HubRetention_IsPassedOnToFederatedCopies()
     {
         var clock = new FakeTimeProvider(WorkplaceKit.Start);
@@ -202,5 +227,20 @@ public class RetentionTests
         Assert.Equal(-1, EventCodec.VerifyChain(history, null, 0));
         Assert.Null(history.Single(e => e.Seq == oldRemote.Seq).Content);
         Assert.Equal("recent", history.Single(e => e.Seq == recent.Seq).ContentMap["body"]);
+    }
+}
+
+internal sealed class RecordingRemovalListener : IContentRemovalListener
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<RemovedContent> _seen = new();
+
+    public IReadOnlyList<RemovedContent> Seen => [.. _seen];
+
+    public void OnContentRemoved(IReadOnlyList<RemovedContent> removed)
+    {
+        foreach (var r in removed)
+        {
+            _seen.Enqueue(r);
+        }
     }
 }
