@@ -71,6 +71,19 @@ public enum ErrorCode
     PolicyViolation = 31,
     /// <summary>A directory rule does not parse or names an unknown attribute. The message says where and why.</summary>
     InvalidRule = 32,
+    /// <summary>
+    /// The action would let one person hold roles that must stay apart (security officer and compliance officer), or
+    /// the caller holds both and the server refuses the action that would combine them. The message names the roles.
+    /// </summary>
+    RoleConflict = 33,
+    /// <summary>The approval request expired before a second officer decided it; nothing was changed. File a new request.</summary>
+    ApprovalExpired = 34,
+    /// <summary>The approval request was already decided (approved, rejected, cancelled or superseded); nothing was changed.</summary>
+    ApprovalClosed = 35,
+    /// <summary>The value is not an age X25519 recipient (<c>age1…</c>), or names a recipient the request does not allow.</summary>
+    InvalidRecipient = 36,
+    /// <summary>The compliance officer has no approved age recipient registered, so an export cannot be encrypted to them.</summary>
+    NoExportRecipient = 37,
 }
 
 /// <summary>Names and HTTP statuses of <see cref="ErrorCode"/> values.</summary>
@@ -108,7 +121,8 @@ public static class ErrorCodes
         ErrorCode.Forbidden or ErrorCode.NotMember or ErrorCode.AccountDisabled or ErrorCode.PolicyViolation
             or ErrorCode.NotInvited or ErrorCode.RoomArchived => 403,
         ErrorCode.NotFound or ErrorCode.UnknownRoom or ErrorCode.UnknownUser => 404,
-        ErrorCode.Conflict or ErrorCode.AlreadyMember => 409,
+        ErrorCode.Conflict or ErrorCode.AlreadyMember or ErrorCode.RoleConflict or ErrorCode.ApprovalExpired
+            or ErrorCode.ApprovalClosed or ErrorCode.NoExportRecipient => 409,
         ErrorCode.FrameTooLarge or ErrorCode.ContentTooLarge => 413,
         ErrorCode.RateLimited => 429,
         ErrorCode.StorageFull => 507,

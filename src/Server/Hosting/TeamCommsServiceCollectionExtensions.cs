@@ -7,6 +7,7 @@ using TeamComms.Server.Accounts;
 using TeamComms.Server.Api;
 using TeamComms.Server.Connections;
 using TeamComms.Server.CompanyDirectory;
+using TeamComms.Server.Compliance;
 using TeamComms.Server.FanOut;
 using TeamComms.Server.Keys;
 using TeamComms.Server.Storage.Encryption;
@@ -72,6 +73,7 @@ public static class TeamCommsServiceCollectionExtensions
         services.AddSingleton<ConnectionServices>();
         services.AddHostedService<TeamCommsLifecycle>();
         services.AddTeamCommsDirectory(configuration);
+        services.AddTeamCommsCompliance(configuration);
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;

@@ -24,6 +24,8 @@ internal sealed partial class RocksStore : IDisposable
         "room_keys",
         // Company directory and audit log (issue 4); see KeyCodec.Directory.cs for their key layouts.
         "profiles", "directory", "directory_index", "audit", "audit_heads",
+        // Two-person approvals and compliance officers' export recipients (issue 5); see KeyCodec.Security.cs.
+        "security",
     ];
 
     private readonly RocksDb _db;
