@@ -70,6 +70,7 @@ internal static class BackupCommands
         keys.Subcommands.Add(status);
         keys.Subcommands.Add(rotateKek);
         keys.Subcommands.Add(rotateRoom);
+        keys.Subcommands.Add(ComplianceCommands.KeyRecipients(config));
         return keys;
     }
 }
