@@ -119,7 +119,8 @@ internal sealed partial class ApprovalService(
         }
         var (escrow, recovery) = (at.ConfiguredEscrow, at.ConfiguredRecovery);
         var seen = at.ConfigSeen;
-        if (seen is not null && seen.Escrow == escrow && seen.Recovery == recovery)
+        // Nothing recorded yet reads as "nothing configured": a server without company recipients has nothing to notice.
+        if (seen?.Escrow == escrow && seen?.Recovery == recovery)
         {
             if (at.ConfiguredDiffersFromApproved)
             {
