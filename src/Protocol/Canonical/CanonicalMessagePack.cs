@@ -17,6 +17,9 @@ namespace TeamComms.Protocol.Canonical;
 /// </summary>
 public static class CanonicalMessagePack
 {
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_scratch;
+
     /// <summary>Deepest nesting of arrays and maps accepted in content.</summary>
     public const int MaxDepth = 16;
 
@@ -27,7 +30,14 @@ public static class CanonicalMessagePack
     /// </summary>
     public static byte[] Canonicalize(ReadOnlyMemory<byte> value)
     {
-        var output = new ArrayBufferWriter<byte>(value.Length + 16);
+        // A per-thread scratch writer: the result array is the only allocation (decoding a Send frame allocates
+        // no more than the frame it produces).
+        var output = t_scratch ??= new ArrayBufferWriter<byte>(1024);
+        output.ResetWrittenCount();
+        if (output.Capacity > 256 * 1024)
+        {
+            output = t_scratch = new ArrayBufferWriter<byte>(1024); // do not keep one huge content's buffer forever
+        }
         var reader = new MessagePackReader(value);
         var writer = new MessagePackWriter(output);
         try
@@ -145,38 +155,50 @@ public static class CanonicalMessagePack
             writer.WriteMapHeader(0);
             return;
         }
-        var entries = new (byte[] Key, byte[] Value)[count];
+        // Entries are slices of the input (no copies): keys are compared in place, and each value is canonicalized
+        // straight into the output once the keys are sorted. The only allocation is this array of slices.
+        var entries = new (ReadOnlySequence<byte> Key, ReadOnlySequence<byte> Value)[count];
         for (var i = 0; i < count; i++)
         {
             if (reader.NextMessagePackType != MessagePackType.String)
             {
                 ProtocolException.Throw(ErrorCode.BadField, "map keys must be strings");
             }
-            var keySeq = reader.ReadStringSequence() ?? default;
-            var key = keySeq.ToArray();
-            if (!Utf8.IsValid(key))
+            var key = reader.ReadStringSequence() ?? default;
+            if (!(key.IsSingleSegment ? Utf8.IsValid(key.FirstSpan) : Utf8.IsValid(key.ToArray())))
             {
                 ProtocolException.Throw(ErrorCode.BadField, "map key is not valid UTF-8");
             }
-            var valueBuffer = new ArrayBufferWriter<byte>();
-            var valueWriter = new MessagePackWriter(valueBuffer);
-            CopyValue(ref reader, ref valueWriter, depth + 1);
-            valueWriter.Flush();
-            entries[i] = (key, valueBuffer.WrittenSpan.ToArray());
+            var valueStart = reader.Position;
+            reader.Skip();
+            entries[i] = (key, reader.Sequence.Slice(valueStart, reader.Position));
         }
-        Array.Sort(entries, static (a, b) => a.Key.AsSpan().SequenceCompareTo(b.Key));
+        Array.Sort(entries, static (a, b) => Compare(a.Key, b.Key));
         for (var i = 1; i < entries.Length; i++)
         {
-            if (entries[i].Key.AsSpan().SequenceEqual(entries[i - 1].Key))
+            if (Compare(entries[i].Key, entries[i - 1].Key) == 0)
             {
-                ProtocolException.Throw(ErrorCode.BadField, $"duplicate map key '{System.Text.Encoding.UTF8.GetString(entries[i].Key)}'");
+                ProtocolException.Throw(ErrorCode.BadField, $"duplicate map key '{System.Text.Encoding.UTF8.GetString(entries[i].Key.ToArray())}'");
             }
         }
         writer.WriteMapHeader(count);
         foreach (var (key, value) in entries)
         {
-            writer.WriteString(key);
-            writer.WriteRaw(value);
+            if (key.IsSingleSegment)
+            {
+                writer.WriteString(key.FirstSpan);
+            }
+            else
+            {
+                writer.WriteString(key.ToArray());
+            }
+            var valueReader = new MessagePackReader(value);
+            CopyValue(ref valueReader, ref writer, depth + 1);
         }
     }
+
+    private static int Compare(ReadOnlySequence<byte> a, ReadOnlySequence<byte> b) =>
+        a.IsSingleSegment && b.IsSingleSegment
+            ? a.FirstSpan.SequenceCompareTo(b.FirstSpan)
+            : a.ToArray().AsSpan().SequenceCompareTo(b.ToArray());
 }

@@ -57,7 +57,7 @@ public static class ClientFrameReader
                     {
                         ProtocolException.Throw(ErrorCode.ContentTooLarge, $"content is {raw.Length} bytes; the limit is {maxContentBytes}");
                     }
-                    var content = CanonicalMessagePack.CanonicalizeMap(raw.ToArray());
+                    var content = CanonicalMessagePack.CanonicalizeMap(raw.IsSingleSegment ? raw.First : raw.ToArray());
                     if (content.Length > maxContentBytes)
                     {
                         ProtocolException.Throw(ErrorCode.ContentTooLarge, $"content is {content.Length} bytes; the limit is {maxContentBytes}");

@@ -187,6 +187,29 @@ internal sealed partial class AccountService
         return new LoginResult(token, session);
     }
 
+    /// <summary>
+    /// Issues a session for a user an admin has just created in bulk (with a password the admin chose, so this grants
+    /// nothing the admin could not get by logging in): no password hash per user. See ProvisioningEndpoints.
+    /// </summary>
+    public string IssueProvisionedSession(long userKey, string userId, string deviceName, string address)
+    {
+        var token = SecretToken.Create(TokenPrefix);
+        var now = _time.GetUtcNow();
+        _store.CreateSession(key => new SessionRecord
+        {
+            Key = key,
+            UserKey = userKey,
+            UserId = userId,
+            DeviceName = deviceName[..Math.Min(deviceName.Length, 128)],
+            TokenHash = SecretToken.Hash(token),
+            CreatedAt = now.ToUnixTimeMilliseconds(),
+            ExpiresAt = (now + _options.SessionLifetime).ToUnixTimeMilliseconds(),
+            LastSeenAt = now.ToUnixTimeMilliseconds(),
+            LastAddress = address,
+        });
+        return token;
+    }
+
     /// <summary>Resolves an access token; the error says why it was refused.</summary>
     public (AuthenticatedSession? Session, ErrorCode? Error) Authenticate(string token)
     {

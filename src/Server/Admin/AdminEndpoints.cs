@@ -18,7 +18,8 @@ internal static class AdminEndpoints
 {
     public sealed record BulkUser(string? Username, string? DisplayName);
 
-    public sealed record BulkUsersRequest(List<BulkUser>? Users, string? Password);
+    /// <summary><c>sessions: true</c> also issues one access token per created user (see <see cref="ProvisioningEndpoints"/>).</summary>
+    public sealed record BulkUsersRequest(List<BulkUser>? Users, string? Password, bool? Sessions = null, string? DeviceName = null);
 
     public static void Map(IEndpointRouteBuilder app)
     {
@@ -55,15 +56,31 @@ internal static class AdminEndpoints
             });
         });
 
-        admin.MapPost("/users/bulk", async (BulkUsersRequest? body, HttpContext context, AccountService accounts, ProvisioningService provisioning) =>
+        admin.MapPost("/users/bulk", async (BulkUsersRequest? body, HttpContext context, AccountService accounts, ProvisioningService provisioning, AuditLog audit) =>
         {
-            var (_, by) = Access.Require(context, accounts, Access.People);
+            var (session, by) = Access.Require(context, accounts, Access.People);
+            if (body?.Sessions == true && !session.Roles.Contains(CompanyRoles.Admin))
+            {
+                throw new ApiException(ErrorCode.Forbidden, "issuing sessions for new users needs the admin role");
+            }
             if (body?.Users is not { Count: > 0 and <= 20_000 } users || body.Password is not { } password)
             {
                 throw new ApiException(ErrorCode.BadRequest, "users (1 to 20000) and password are required");
             }
             var created = await provisioning.CreateManyAsync(by, users.Select(u => new NewUser(u.Username ?? "",
                 new ProfileRecord { UserKey = 0, DisplayName = u.DisplayName ?? u.Username ?? "" })).ToList(), password).ConfigureAwait(false);
+            if (body.Sessions == true)
+            {
+                var tokens = ProvisioningEndpoints.IssueSessions(accounts, created.Select(u => (u.Key, u.UserId)), body.DeviceName, Bearer.Address(context));
+                await audit.RecordAsync(by.Event("sessions.issue_bulk", $"{tokens.Count} new users",
+                    new Dictionary<string, string> { ["count"] = tokens.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) })).ConfigureAwait(false);
+                return Results.Ok(new
+                {
+                    created = created.Count,
+                    user_ids = created.Select(u => u.UserId),
+                    access_tokens = tokens,
+                });
+            }
             return Results.Ok(new { created = created.Count, user_ids = created.Select(u => u.UserId) });
         });
 

@@ -206,7 +206,11 @@ internal sealed partial class ClientConnection
                 SendError(send.RequestId, ErrorCode.BadField, "'txn' must not be empty");
                 return;
             }
-            var outcome = await _services.Log.AppendAsync(new SendProposal(Session.Actor, send.RoomId, send.TransactionId, send.Type, send.Content)).ConfigureAwait(false);
+            var outcome = await _services.Log.AppendAsync(new SendProposal(Session.Actor, send.RoomId, send.TransactionId, send.Type, send.Content)
+            {
+                AckTarget = this,
+                AckRequestId = send.RequestId,
+            }).ConfigureAwait(false);
             if (!outcome.Ok)
             {
                 SendError(send.RequestId, outcome.Error!.Value, outcome.Message!);
@@ -214,7 +218,11 @@ internal sealed partial class ClientConnection
             }
             var ev = outcome.Events[0];
             _services.Metrics.RecordSendToDurable(_services.Time.GetElapsedTime(started));
-            SendControl(ServerFrameWriter.ToArray(b => ServerFrameWriter.WriteAck(b, send.RequestId, ev.RoomId, ev.Seq, ev.Id, ev.Timestamp)));
+            if (outcome.Duplicate || !ReferenceEquals(ev.AckTarget, this))
+            {
+                // A retried transaction (the original event, not dispatched again) or a shared outcome: Ack here.
+                SendControl(ControlFrames.Ack(send.RequestId, ev.RoomId, ev.Seq, ev.Id, ev.Timestamp));
+            }
         }
         catch (Exception ex)
         {

@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using TeamComms.Protocol;
 using TeamComms.Server.Accounts;
+using TeamComms.Server.Rooms;
 
 namespace TeamComms.Server.Connections;
 
@@ -10,7 +11,7 @@ namespace TeamComms.Server.Connections;
 /// possible. A failing or slow connection is closed on its own; it never blocks the fan-out or another client.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The CancellationTokenSource has no timer and the semaphore no wait handle; both may still be touched by a concurrent close, so they are left to the GC.")]
-internal sealed partial class ClientConnection : IThreadPoolWorkItem
+internal sealed partial class ClientConnection : IThreadPoolWorkItem, IAckTarget
 {
     private readonly WebSocket _socket;
     private readonly ConnectionServices _services;
@@ -41,6 +42,12 @@ internal sealed partial class ClientConnection : IThreadPoolWorkItem
 
     /// <summary>Fan-out thread only: the rooms this connection is subscribed to.</summary>
     internal HashSet<long> SubscribedRooms { get; } = [];
+
+    /// <summary>Aborts the underlying HTTP connection (<c>HttpContext.Abort</c>); null outside Kestrel.</summary>
+    public Action? AbortTransport { get; init; }
+
+    /// <summary>The outbound queue, for the fan-out benchmark.</summary>
+    internal OutboundQueue Queue => _queue;
 
     public bool IsClosing => Volatile.Read(ref _closing) != 0;
 
@@ -81,6 +88,10 @@ internal sealed partial class ClientConnection : IThreadPoolWorkItem
         {
             _abort.Cancel();
             _socket.Abort();
+            // Aborting the WebSocket does not end the HTTP connection under it: a consumer that stopped reading
+            // would keep its TCP connection (and Kestrel its unsent output) until it read everything, and would
+            // only then learn it was evicted. Abort the transport too, so it knows at once and resumes.
+            AbortTransport?.Invoke();
             _closed.TrySetResult();
         }
     }

@@ -17,6 +17,22 @@ public sealed class ConnectionOptions
     /// <summary>Largest coalesced socket write. Default 64 KiB.</summary>
     public int WriteBufferBytes { get; set; } = 64 * 1024;
 
+    /// <summary>
+    /// Run Kestrel's socket continuations inline (Kestrel's <c>UnsafePreferInlineScheduling</c>): a connection
+    /// writer's flush performs the send syscall on its own thread instead of handing it to Kestrel's I/O queue.
+    /// Off by default: the measured gain was within noise (docs/benchmarks.md), and with it on, any request handler
+    /// that works synchronously (a large CSV import, a RocksDB scan) would run on a socket thread and stall I/O for
+    /// other connections.
+    /// </summary>
+    public bool InlineSocketScheduling { get; set; }
+
+    /// <summary>
+    /// Start an idle connection's writer on the fan-out dispatcher thread itself instead of handing it to the thread
+    /// pool. Off by default: measured here it cost 2 to 4 times more server CPU per delivery, because every send on
+    /// loopback wakes the receiving client and one thread then pays all those wake-ups in series (docs/benchmarks.md).
+    /// </summary>
+    public bool WriteFromDispatcher { get; set; }
+
     /// <summary>Sends and calls a connection may have awaiting the log at once; further frames wait (backpressure on that connection only).</summary>
     public int MaxInflight { get; set; } = 256;
 

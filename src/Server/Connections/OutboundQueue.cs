@@ -23,7 +23,7 @@ internal enum EnqueueResult
 internal sealed class OutboundQueue(long byteLimit)
 {
     private readonly Lock _lock = new();
-    // Idle connections keep a 4-entry ring (96 bytes); it grows by doubling only while frames are pending.
+    // Idle connections keep a 4-entry ring (128 bytes: a frame reference, its position and when it became durable); it grows by doubling only while frames are pending.
     private Entry[] _ring = new Entry[4];
     private int _head;
     private int _count;
@@ -36,15 +36,15 @@ internal sealed class OutboundQueue(long byteLimit)
 
     public long Bytes => Volatile.Read(ref _bytes);
 
-    public EnqueueResult Enqueue(ReadOnlyMemory<byte> frame, long pos)
+    public EnqueueResult Enqueue(ReadOnlyMemory<byte> frame, long pos, long stamp = 0)
     {
         lock (_lock)
         {
-            return _sealed ? EnqueueResult.Closed : EnqueueLocked(frame, pos);
+            return _sealed ? EnqueueResult.Closed : EnqueueLocked(frame, pos, stamp);
         }
     }
 
-    private EnqueueResult EnqueueLocked(ReadOnlyMemory<byte> frame, long pos)
+    private EnqueueResult EnqueueLocked(ReadOnlyMemory<byte> frame, long pos, long stamp = 0)
     {
         if (_closed)
         {
@@ -60,7 +60,7 @@ internal sealed class OutboundQueue(long byteLimit)
         {
             Grow();
         }
-        _ring[(_head + _count) & (_ring.Length - 1)] = new Entry(frame, pos);
+        _ring[(_head + _count) & (_ring.Length - 1)] = new Entry(frame, pos, stamp);
         _count++;
         _bytes += frame.Length;
         if (_writerActive || _held)
@@ -170,9 +170,10 @@ internal sealed class OutboundQueue(long byteLimit)
     /// frame alone is larger than the buffer, it is returned in <paramref name="oversized"/> to be sent on its own.
     /// When nothing is pending the writer is marked stopped and the result is 0 with no oversized frame.
     /// </summary>
-    public int Drain(Span<byte> buffer, out long maxPos, out ReadOnlyMemory<byte> oversized)
+    public int Drain(Span<byte> buffer, out long maxPos, out ReadOnlyMemory<byte> oversized, out long oldestStamp)
     {
         maxPos = 0;
+        oldestStamp = 0;
         oversized = default;
         lock (_lock)
         {
@@ -194,12 +195,17 @@ internal sealed class OutboundQueue(long byteLimit)
                     {
                         oversized = e.Frame;
                         maxPos = e.Pos;
+                        oldestStamp = e.Stamp;
                         Dequeue(ref e, length);
                     }
                     break;
                 }
                 e.Frame.Span.CopyTo(buffer[written..]);
                 written += length;
+                if (oldestStamp == 0)
+                {
+                    oldestStamp = e.Stamp;
+                }
                 if (e.Pos > maxPos)
                 {
                     maxPos = e.Pos;
@@ -253,5 +259,5 @@ internal sealed class OutboundQueue(long byteLimit)
         _head = 0;
     }
 
-    private readonly record struct Entry(ReadOnlyMemory<byte> Frame, long Pos);
+    private readonly record struct Entry(ReadOnlyMemory<byte> Frame, long Pos, long Stamp);
 }

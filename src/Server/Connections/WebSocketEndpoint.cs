@@ -115,7 +115,7 @@ internal static class WebSocketEndpoint
             }
         }
         var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        var connection = new ClientConnection(socket, services, session, filter, address) { RoomKeyFilter = filterKeys };
+        var connection = new ClientConnection(socket, services, session, filter, address) { RoomKeyFilter = filterKeys, AbortTransport = context.Abort };
         foreach (var error in pendingErrors)
         {
             connection.SendControl(error);

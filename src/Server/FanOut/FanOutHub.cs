@@ -20,6 +20,8 @@ internal sealed partial class FanOutHub : ICommitSink, IDisposable
     private readonly BlockingCollection<Work> _work = new(new ConcurrentQueue<Work>());
     private readonly Dictionary<long, ConnectionSet> _rooms = [];
     private readonly Dictionary<string, ConnectionSet> _users = new(StringComparer.Ordinal);
+    // Connections whose writer was idle when this batch reached them; started once the whole batch is queued.
+    private readonly List<ClientConnection> _ready = [];
     private readonly ServerMetrics _metrics;
     private readonly ILogger _logger;
     private readonly Thread _thread;
@@ -90,6 +92,23 @@ internal sealed partial class FanOutHub : ICommitSink, IDisposable
 
     private void Dispatch(IReadOnlyList<CommittedEvent> batch)
     {
+        try
+        {
+            Queue(batch);
+        }
+        finally
+        {
+            // Even after a fault: a connection marked "writer active" must get its writer.
+            foreach (var connection in _ready)
+            {
+                connection.StartWriterAfterBatch();
+            }
+            _ready.Clear();
+        }
+    }
+
+    private void Queue(IReadOnlyList<CommittedEvent> batch)
+    {
         long deliveries = 0;
         foreach (var ev in batch)
         {
@@ -98,12 +117,25 @@ internal sealed partial class FanOutHub : ICommitSink, IDisposable
             {
                 SubscribeUser(change.UserId, ev.RoomKey, ev.RoomId);
             }
+            if (ev.AckTarget is ClientConnection proposer)
+            {
+                // The Ack goes just before the event on the sender's connection: one write carries both.
+                if (proposer.DeliverDeferred(ControlFrames.Ack(ev.AckRequestId, ev.RoomId, ev.Seq, ev.Id, ev.Timestamp), 0, 0))
+                {
+                    _ready.Add(proposer);
+                }
+            }
             if (_rooms.TryGetValue(ev.RoomKey, out var set))
             {
                 var frame = ev.Frame;
+                var pos = ev.Pos;
+                var stamp = ev.DurableTimestamp;
                 foreach (var connection in set.Items)
                 {
-                    connection.Deliver(frame, ev.Pos);
+                    if (connection.DeliverDeferred(frame, pos, stamp))
+                    {
+                        _ready.Add(connection);
+                    }
                 }
                 deliveries += set.Count;
             }
@@ -116,7 +148,10 @@ internal sealed partial class FanOutHub : ICommitSink, IDisposable
                     {
                         if (!connection.SubscribedRooms.Contains(ev.RoomKey) && connection.Accepts(ev.RoomId))
                         {
-                            connection.Deliver(ev.Frame, ev.Pos);
+                            if (connection.DeliverDeferred(ev.Frame, ev.Pos, ev.DurableTimestamp))
+                            {
+                                _ready.Add(connection);
+                            }
                             deliveries++;
                         }
                     }

@@ -54,6 +54,8 @@ public static class TeamCommsApp
         app.Map("/v1/ws", WebSocketEndpoint.HandleAsync);
         AccountEndpoints.Map(app);
         AdminEndpoints.Map(app);
+        MetricsEndpoint.Map(app);
+        ProvisioningEndpoints.Map(app);
         KeyEndpoints.Map(app);
         DirectoryApi.Map(app);
         ComplianceServiceCollectionExtensions.MapTeamCommsCompliance(app);

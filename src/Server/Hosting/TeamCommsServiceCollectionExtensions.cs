@@ -36,6 +36,8 @@ public static class TeamCommsServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ServerMetrics>();
+        services.AddTeamCommsMetrics(configuration);
+        services.AddTeamCommsDeliveryTransport();
         services.AddSingleton<Readiness>();
         services.AddSingleton(sp =>
         {

@@ -24,6 +24,14 @@ internal sealed class CommittedEvent
     public required int FrameLength { get; init; }
     public MembershipChange? Membership { get; init; }
 
+    /// <summary>Whom the fan-out acknowledges with this event (a new event from a live connection's Send), or null.</summary>
+    public IAckTarget? AckTarget { get; set; }
+
+    public ulong AckRequestId { get; set; }
+
+    /// <summary><see cref="TimeProvider.GetTimestamp"/> when the event's batch became durable; 0 for replayed events.</summary>
+    public long DurableTimestamp { get; set; }
+
     public ReadOnlyMemory<byte> Frame => Stored.AsMemory(0, FrameLength);
 
     public static CommittedEvent FromStored(string roomId, long roomKey, StoredEvent stored)

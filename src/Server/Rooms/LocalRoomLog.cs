@@ -225,6 +225,11 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
             _nextRoomKey = _workingRoomKey;
             if (_batchEvents.Count > 0)
             {
+                var durable = _time.GetTimestamp();
+                foreach (var ev in _batchEvents)
+                {
+                    ev.DurableTimestamp = durable;
+                }
                 _sink.OnCommitted([.. _batchEvents]);
                 _metrics.RecordCommit(_batchEvents.Count, _time.GetElapsedTime(started));
             }
@@ -282,6 +287,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 CreateRoomProposal p => SequenceCreate(request, p),
                 StateProposal p => SequenceState(request, p),
                 ReadMarkerProposal p => SequenceReadMarker(request, p),
+                ProvisionRoomProposal p => SequenceProvision(request, p),
                 SystemProposal p => SequenceSystem(request, p),
                 ArchiveProposal p => SequenceArchive(request, p),
                 _ => (ErrorCode.Internal, "unknown proposal"),
@@ -338,6 +344,8 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
             return (ErrorCode.Forbidden, "only posters, moderators and owners post in an announcement room");
         }
         var ev = AppendEvent(room, p.Actor.UserId, p.Type, p.Content, null);
+        ev.AckTarget = p.AckTarget;
+        ev.AckRequestId = p.AckRequestId;
         request.Events.Add(ev);
         request.RoomId = room.RoomId;
         _batch.PutTransaction(p.Actor.SessionKey, p.TransactionId, room.Key, ev.Seq);

@@ -12,7 +12,19 @@ internal readonly record struct Actor(string UserId, long UserKey, long SessionK
 internal abstract record Proposal(Actor Actor);
 
 /// <summary>A message or custom event.</summary>
-internal sealed record SendProposal(Actor Actor, string RoomId, string TransactionId, string Type, byte[] Content) : Proposal(Actor);
+internal sealed record SendProposal(Actor Actor, string RoomId, string TransactionId, string Type, byte[] Content) : Proposal(Actor)
+{
+    /// <summary>
+    /// The live connection that proposed it and its request id, when the Ack should travel with the event: the
+    /// fan-out then queues the Ack just before the event on that connection, so both leave in one write.
+    /// </summary>
+    public IAckTarget? AckTarget { get; init; }
+
+    public ulong AckRequestId { get; init; }
+}
+
+/// <summary>A proposer that receives its Ack from the fan-out, in the same write as the event (see <see cref="SendProposal.AckTarget"/>).</summary>
+internal interface IAckTarget;
 
 /// <summary>Create a room: create, creator join, name, topic and initial invites in one atomic batch.</summary>
 internal sealed record CreateRoomProposal(Actor Actor, string Name, string Topic, string Kind, string HistoryVisibility,
@@ -65,3 +77,10 @@ internal sealed record ArchiveProposal(Actor Actor, string RoomId, bool Archived
 
 /// <summary>Move a user's read marker forward (never back). Ordered with the room's events by the log.</summary>
 internal sealed record ReadMarkerProposal(Actor Actor, string RoomId, long Seq) : Proposal(Actor);
+
+/// <summary>
+/// Admin provisioning: create a room owned by the actor with <see cref="Members"/> already joined (no invitation
+/// round trip), in one atomic batch. For imports and load tests; each join is an ordinary member event whose sender
+/// is the admin.
+/// </summary>
+internal sealed record ProvisionRoomProposal(Actor Actor, string Name, IReadOnlyList<string> Members) : Proposal(Actor);
