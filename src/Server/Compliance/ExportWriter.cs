@@ -21,6 +21,8 @@ internal sealed class ExportWriter : IDisposable
     public const int PartBytes = 4 << 20;
     /// <summary>Events per transcript page (a page a browser shows at once).</summary>
     public const int PageEvents = 1000;
+    /// <summary>A page also ends at about this many characters, so a page of large messages stays a few MiB.</summary>
+    private const int PageChars = 2 << 20;
 
     private static readonly JsonWriterOptions s_json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = false };
     private readonly TarWriter _tar;
@@ -60,7 +62,7 @@ internal sealed class ExportWriter : IDisposable
         }
         var contentJson = e.IsRedacted ? null : ContentJson(e.ContentMap);
         WriteLine(roomId, roomName, e, senderName, contentJson);
-        if (_pageEvents == PageEvents)
+        if (_pageEvents == PageEvents || _page.Length >= PageChars)
         {
             FlushPage(last: false);
         }

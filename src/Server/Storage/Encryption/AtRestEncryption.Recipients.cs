@@ -8,7 +8,7 @@ internal sealed partial class AtRestEncryption
 {
     private const string ApprovedKey = "company_recipients";
     private const string SeenKey = "config_recipients_seen";
-    private CompanyRecipientsRecord? _approved;
+    private volatile CompanyRecipientsRecord? _approved;
 
     /// <summary>The approved company recipients record, or null when none was ever approved.</summary>
     public CompanyRecipientsRecord? Approved => _approved;
