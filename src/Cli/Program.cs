@@ -131,6 +131,14 @@ send.Options.Add(txnOption);
 send.SetAction((pr, ct) => Cli.Run(async () =>
 {
     await using var conn = await Cli.ConnectAsync(pr.GetValue(configOption)!, ct);
+    // A room hosted on another server: say so while its hub has not ordered the message yet.
+    _ = Task.Run(async () =>
+    {
+        await foreach (var pending in conn.PendingSends.ReadAllAsync(ct))
+        {
+            Console.Error.WriteLine($"pending: the room's hub {pending.RoomId[(pending.RoomId.IndexOf('@') + 1)..]} has not ordered it yet; waiting (the message is queued)");
+        }
+    }, ct);
     var ack = await conn.SendTextAsync(pr.GetValue(roomArg)!, pr.GetValue(textArg)!, pr.GetValue(txnOption), ct);
     Console.WriteLine(pr.GetValue(jsonOption)
         ? JsonSerializer.Serialize(new { room_id = ack.RoomId, seq = ack.Seq, event_id = ack.EventId.ToString() })
@@ -248,6 +256,7 @@ users.Subcommands.Add(usersCreate);
 users.Subcommands.Add(usersList);
 users.Subcommands.Add(usersSetupLink);
 admin.Subcommands.Add(users);
+admin.Subcommands.Add(FederationCommands.Build(configOption, jsonOption));
 admin.Subcommands.Add(BackupCommands.Backup(configOption));
 admin.Subcommands.Add(BackupCommands.Keys(configOption));
 root.Subcommands.Add(admin);

@@ -30,6 +30,8 @@ public sealed class TeamCommsConnection : IAsyncDisposable
     private readonly Channel<RoomEvent> _events = Channel.CreateUnbounded<RoomEvent>(new UnboundedChannelOptions { SingleWriter = true });
     private readonly Channel<ErrorFrame> _errors = Channel.CreateUnbounded<ErrorFrame>();
     private readonly Channel<NotifyFrame> _notifications = Channel.CreateUnbounded<NotifyFrame>();
+    private readonly Channel<PendingFrame> _pendingSends = Channel.CreateUnbounded<PendingFrame>();
+    private readonly ConcurrentDictionary<ulong, bool> _pendingRequests = new();
     private readonly ConcurrentDictionary<ulong, TaskCompletionSource<ServerFrame>> _pending = new();
     private readonly Dictionary<string, long> _lastSeq = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _sendLock = new(1, 1);
@@ -56,6 +58,12 @@ public sealed class TeamCommsConnection : IAsyncDisposable
 
     /// <summary>Errors not tied to a request (for example <c>resume_invalid</c>).</summary>
     public ChannelReader<ErrorFrame> Errors => _errors.Reader;
+
+    /// <summary>
+    /// Sends to rooms hosted on another server that the hub has not ordered yet (for example because it cannot be
+    /// reached). The send's task completes later, when the hub has ordered it.
+    /// </summary>
+    public ChannelReader<PendingFrame> PendingSends => _pendingSends.Reader;
 
     /// <summary>Per-device notification decisions.</summary>
     public ChannelReader<NotifyFrame> Notifications => _notifications.Reader;
@@ -222,6 +230,7 @@ public sealed class TeamCommsConnection : IAsyncDisposable
         _events.Writer.TryComplete();
         _errors.Writer.TryComplete();
         _notifications.Writer.TryComplete();
+        _pendingSends.Writer.TryComplete();
         _connected.TrySetException(new ConnectionLostException($"connection closed ({CloseCode} {CloseReason})"));
         _closed.TrySetResult();
     }
@@ -260,6 +269,13 @@ public sealed class TeamCommsConnection : IAsyncDisposable
                 break;
             case NotifyFrame n:
                 _notifications.Writer.TryWrite(n);
+                break;
+            case PendingFrame pending:
+                if (_pending.ContainsKey(pending.RequestId))
+                {
+                    _pendingRequests[pending.RequestId] = true;
+                }
+                _pendingSends.Writer.TryWrite(pending);
                 break;
             case WipeFrame w:
                 WipeReason = w.Reason;
@@ -318,7 +334,26 @@ public sealed class TeamCommsConnection : IAsyncDisposable
             _pending.TryRemove(id, out _);
             throw new ConnectionLostException("the connection is down: " + ex.Message);
         }
-        var frame = await tcs.Task.WaitAsync(_options.RequestTimeout, ct).ConfigureAwait(false);
+        ServerFrame frame;
+        try
+        {
+            while (true)
+            {
+                try
+                {
+                    frame = await tcs.Task.WaitAsync(_options.RequestTimeout, ct).ConfigureAwait(false);
+                    break;
+                }
+                catch (TimeoutException) when (_pendingRequests.ContainsKey(id))
+                {
+                    // The server said the send waits for a hub on another server: keep waiting for its Ack.
+                }
+            }
+        }
+        finally
+        {
+            _pendingRequests.TryRemove(id, out _);
+        }
         if (frame is ErrorFrame error)
         {
             throw new TeamCommsException(error.Code, error.Name, error.Message);

@@ -116,6 +116,39 @@ public sealed class TeamCommsHttpClient : IDisposable
         return json!["setup_token"]!.GetValue<string>();
     }
 
+    /// <summary>Admin: federation status (keys, partners, per-destination outboxes).</summary>
+    public Task<JsonObject?> FederationStatusAsync(CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Get, "/v1/admin/federation", null, ct);
+
+    /// <summary>Admin: the federation partner allowlist.</summary>
+    public async Task<IReadOnlyList<JsonObject>> ListPartnersAsync(CancellationToken ct = default)
+    {
+        var json = await SendAsync(HttpMethod.Get, "/v1/admin/federation/partners", null, ct).ConfigureAwait(false);
+        return json!["partners"]!.AsArray().Select(n => n!.AsObject()).ToList();
+    }
+
+    /// <summary>Admin: adds or updates a partner server; <paramref name="baseUrl"/> overrides its well-known discovery.</summary>
+    public Task<JsonObject?> AddPartnerAsync(string server, string? baseUrl = null, string? note = null, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Post, "/v1/admin/federation/partners", new JsonObject { ["server"] = server, ["base_url"] = baseUrl, ["note"] = note }, ct);
+
+    /// <summary>Admin: removes a partner; requests from and to it are refused from now on.</summary>
+    public Task RemovePartnerAsync(string server, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Delete, "/v1/admin/federation/partners/" + Uri.EscapeDataString(server), null, ct);
+
+    /// <summary>Admin: rotates the server's federation signing key; returns the new key id.</summary>
+    public async Task<string> RotateFederationKeyAsync(CancellationToken ct = default)
+    {
+        var json = await SendAsync(HttpMethod.Post, "/v1/admin/federation/keys/rotate", null, ct).ConfigureAwait(false);
+        return json!["key_id"]!.GetValue<string>();
+    }
+
+    /// <summary>Admin: the latest audited federation decisions (refusals, partner and key changes), oldest first.</summary>
+    public async Task<IReadOnlyList<JsonObject>> FederationAuditAsync(int limit = 100, CancellationToken ct = default)
+    {
+        var json = await SendAsync(HttpMethod.Get, $"/v1/admin/federation/audit?limit={limit}", null, ct).ConfigureAwait(false);
+        return json!["entries"]!.AsArray().Select(n => n!.AsObject()).ToList();
+    }
+
     /// <summary>Any JSON call: returns the response object (null for 204), throws <see cref="TeamCommsException"/> on an error body.</summary>
     public async Task<JsonObject?> SendAsync(HttpMethod method, string path, JsonNode? body, CancellationToken ct = default)
     {

@@ -71,19 +71,29 @@ public enum ErrorCode
     PolicyViolation = 31,
     /// <summary>A directory rule does not parse or names an unknown attribute. The message says where and why.</summary>
     InvalidRule = 32,
+    /// <summary>Federation: the other server is not a partner of this one, or federation is off.</summary>
+    FederationRefused = 33,
+    /// <summary>Federation: the room's hub cannot be reached; the action is queued and will apply when it can be.</summary>
+    FederationPending = 34,
+    /// <summary>Federation: a request, event, checkpoint or key document signature does not verify.</summary>
+    SignatureInvalid = 35,
+    /// <summary>Federation: the signed request is outside the time window or was seen before.</summary>
+    RequestReplayed = 36,
+    /// <summary>Federation: an event or batch fails verification (id, content hash, chain, order or origin).</summary>
+    EventInvalid = 37,
     /// <summary>
     /// The action would let one person hold roles that must stay apart (security officer and compliance officer), or
     /// the caller holds both and the server refuses the action that would combine them. The message names the roles.
     /// </summary>
-    RoleConflict = 33,
+    RoleConflict = 38,
     /// <summary>The approval request expired before a second officer decided it; nothing was changed. File a new request.</summary>
-    ApprovalExpired = 34,
+    ApprovalExpired = 39,
     /// <summary>The approval request was already decided (approved, rejected, cancelled or superseded); nothing was changed.</summary>
-    ApprovalClosed = 35,
+    ApprovalClosed = 40,
     /// <summary>The value is not an age X25519 recipient (<c>age1…</c>), or names a recipient the request does not allow.</summary>
-    InvalidRecipient = 36,
+    InvalidRecipient = 41,
     /// <summary>The compliance officer has no approved age recipient registered, so an export cannot be encrypted to them.</summary>
-    NoExportRecipient = 37,
+    NoExportRecipient = 42,
 }
 
 /// <summary>Names and HTTP statuses of <see cref="ErrorCode"/> values.</summary>
@@ -117,16 +127,16 @@ public static class ErrorCodes
     public static int HttpStatus(ErrorCode code) => code switch
     {
         ErrorCode.Unauthenticated or ErrorCode.TokenInvalid or ErrorCode.TokenExpired or ErrorCode.SessionRevoked
-            or ErrorCode.InvalidCredentials => 401,
+            or ErrorCode.InvalidCredentials or ErrorCode.SignatureInvalid or ErrorCode.RequestReplayed => 401,
         ErrorCode.Forbidden or ErrorCode.NotMember or ErrorCode.AccountDisabled or ErrorCode.PolicyViolation
-            or ErrorCode.NotInvited or ErrorCode.RoomArchived => 403,
+            or ErrorCode.NotInvited or ErrorCode.RoomArchived or ErrorCode.FederationRefused => 403,
         ErrorCode.NotFound or ErrorCode.UnknownRoom or ErrorCode.UnknownUser => 404,
         ErrorCode.Conflict or ErrorCode.AlreadyMember or ErrorCode.RoleConflict or ErrorCode.ApprovalExpired
             or ErrorCode.ApprovalClosed or ErrorCode.NoExportRecipient => 409,
         ErrorCode.FrameTooLarge or ErrorCode.ContentTooLarge => 413,
         ErrorCode.RateLimited => 429,
         ErrorCode.StorageFull => 507,
-        ErrorCode.StorageUnavailable or ErrorCode.Unavailable => 503,
+        ErrorCode.StorageUnavailable or ErrorCode.Unavailable or ErrorCode.FederationPending => 503,
         ErrorCode.Internal => 500,
         _ => 400,
     };

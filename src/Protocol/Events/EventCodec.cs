@@ -7,8 +7,9 @@ namespace TeamComms.Protocol.Events;
 /// <summary>
 /// Encodes, decodes and hashes events.
 /// <para>Wire form (MessagePack array of 10):
-/// <c>[v, id:bin32, room:str, seq:uint, prev:bin32|nil, sender:str, type:str, ts:int, content_hash:bin32, content:map|nil]</c>.
-/// Readers ignore elements after the tenth.</para>
+/// <c>[v, id:bin32, room:str, seq:uint, prev:bin32|nil, sender:str, type:str, ts:int, content_hash:bin32, content:map|nil]</c>,
+/// optionally followed by an eleventh element, the origin signature (<see cref="OriginSignature"/>) of an event proposed
+/// by another server's user. Readers ignore elements after the eleventh.</para>
 /// <para>Id input (canonical MessagePack array of 8): <c>[v, room, seq, prev|nil, sender, type, ts, content_hash]</c>;
 /// the id is SHA-256 of those bytes. The content hash is SHA-256 of the canonical content map.</para>
 /// </summary>
@@ -96,9 +97,18 @@ public static class EventCodec
 
     /// <summary>Writes the wire form of an event. <paramref name="content"/> is canonical, or null when redacted.</summary>
     public static void Write(ref MessagePackWriter w, int version, EventId id, string roomId, long seq, EventId? prev,
-        string sender, string type, long timestamp, ReadOnlySpan<byte> contentHash, ReadOnlySpan<byte> content, bool redacted)
+        string sender, string type, long timestamp, ReadOnlySpan<byte> contentHash, ReadOnlySpan<byte> content, bool redacted) =>
+        Write(ref w, version, id, roomId, seq, prev, sender, type, timestamp, contentHash, content, redacted, default);
+
+    /// <summary>
+    /// Writes the wire form of an event with an optional origin signature element (<paramref name="origin"/>, already
+    /// encoded as <c>[key_id, origin_ts, nonce, sig]</c>; empty for none).
+    /// </summary>
+    public static void Write(ref MessagePackWriter w, int version, EventId id, string roomId, long seq, EventId? prev,
+        string sender, string type, long timestamp, ReadOnlySpan<byte> contentHash, ReadOnlySpan<byte> content, bool redacted,
+        ReadOnlySpan<byte> origin)
     {
-        w.WriteArrayHeader(WireFields);
+        w.WriteArrayHeader(origin.IsEmpty ? WireFields : WireFields + 1);
         w.Write(version);
         WriteId(ref w, id);
         w.Write(roomId);
@@ -116,12 +126,16 @@ public static class EventCodec
         {
             w.WriteRaw(content);
         }
+        if (!origin.IsEmpty)
+        {
+            w.WriteRaw(origin);
+        }
     }
 
-    /// <summary>Writes the wire form of a decoded event.</summary>
+    /// <summary>Writes the wire form of a decoded event, with its origin signature when it has one.</summary>
     public static void Write(ref MessagePackWriter w, RoomEvent e) =>
         Write(ref w, e.Version, e.Id, e.RoomId, e.Seq, e.Prev, e.Sender, e.Type, e.Timestamp, e.ContentHash,
-            e.Content is { } c ? c.Span : default, e.Content is null);
+            e.Content is { } c ? c.Span : default, e.Content is null, e.Origin is { } o ? o.ToBytes() : default);
 
     /// <summary>The wire form of a decoded event as a new array.</summary>
     public static byte[] ToBytes(RoomEvent e)
@@ -165,7 +179,12 @@ public static class EventCodec
                 }
                 content = r.ReadRaw().ToArray();
             }
-            for (var i = WireFields; i < n; i++)
+            OriginSignature? origin = null;
+            if (n > WireFields)
+            {
+                origin = OriginSignature.TryRead(ref r);
+            }
+            for (var i = WireFields + 1; i < n; i++)
             {
                 r.Skip();
             }
@@ -181,6 +200,7 @@ public static class EventCodec
                 Timestamp = ts,
                 ContentHash = hashSeq.ToArray(),
                 Content = content,
+                Origin = origin,
             };
         }
         catch (MessagePackSerializationException ex)

@@ -31,6 +31,12 @@ public sealed class RoomEvent
     /// <summary>Canonical MessagePack content map, or null when the content was redacted or removed by retention.</summary>
     public required ReadOnlyMemory<byte>? Content { get; init; }
 
+    /// <summary>
+    /// The origin server's signature, present on events whose sender belongs to a server other than the room's hub
+    /// (federation). Not part of the id.
+    /// </summary>
+    public OriginSignature? Origin { get; init; }
+
     /// <summary>True when the content was removed (redaction or retention); the id and chain still verify.</summary>
     public bool IsRedacted => Content is null;
 

@@ -35,4 +35,10 @@ public static class FrameType
     public const int Wipe = 71;
     /// <summary>Server: <c>[72, room:str, seq:uint, notify:bool, reason:str]</c>; per-device notification decision.</summary>
     public const int Notify = 72;
+    /// <summary>
+    /// Server: <c>[73, req:uint, room:str, txn:str]</c>; the Send is queued for the room's hub on another server, which
+    /// has not ordered it yet (for example because it cannot be reached). The Ack (or Error) for the same req follows
+    /// when the hub has ordered it.
+    /// </summary>
+    public const int Pending = 73;
 }

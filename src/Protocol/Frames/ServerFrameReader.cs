@@ -61,6 +61,10 @@ public static class ServerFrameReader
                     frame = new NotifyFrame(r.ReadString()!, r.ReadInt64(), r.ReadBoolean(), r.ReadString()!);
                     used = 5;
                     break;
+                case FrameType.Pending:
+                    frame = new PendingFrame(r.ReadUInt64(), r.ReadString()!, r.ReadString()!);
+                    used = 4;
+                    break;
                 default:
                     frame = new UnknownServerFrame(type);
                     used = 1;

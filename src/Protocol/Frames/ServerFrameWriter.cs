@@ -122,6 +122,18 @@ public static class ServerFrameWriter
         w.Flush();
     }
 
+    /// <summary>Pending: the send is queued for the room's hub; the Ack follows when the hub has ordered it.</summary>
+    public static void WritePending(IBufferWriter<byte> output, ulong requestId, string roomId, string transactionId)
+    {
+        var w = new MessagePackWriter(output);
+        w.WriteArrayHeader(4);
+        w.Write(FrameType.Pending);
+        w.Write(requestId);
+        w.Write(roomId);
+        w.Write(transactionId);
+        w.Flush();
+    }
+
     /// <summary>Encodes a frame with one of the writers above into a new array.</summary>
     public static byte[] ToArray(Action<IBufferWriter<byte>> write)
     {

@@ -32,5 +32,8 @@ public sealed record WipeFrame(string Reason) : ServerFrame;
 /// <summary>Whether to notify for an event on this device.</summary>
 public sealed record NotifyFrame(string RoomId, long Seq, bool Notify, string Reason) : ServerFrame;
 
+/// <summary>A send waits for the room's hub on another server; its Ack follows once the hub has ordered it.</summary>
+public sealed record PendingFrame(ulong RequestId, string RoomId, string TransactionId) : ServerFrame;
+
 /// <summary>A frame type this library does not know (newer server); skipped intact.</summary>
 public sealed record UnknownServerFrame(int Type) : ServerFrame;

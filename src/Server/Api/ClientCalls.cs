@@ -82,6 +82,10 @@ internal sealed class ClientCalls(IRoomLog log, RoomRegistry rooms, RoomStore ro
     {
         var outcome = await log.AppendAsync(new MembershipProposal(s.Actor, RoomIdOf(p), action, target, p.OptionalString("reason", 1024))).ConfigureAwait(false);
         Check(outcome);
+        if (outcome.Forwarded is { } forwarded)
+        {
+            return await ForwardedResultAsync(forwarded).ConfigureAwait(false);
+        }
         return new Dictionary<string, object?> { ["seq"] = outcome.Events[^1].Seq, ["event_id"] = outcome.Events[^1].Id.ToArray() };
     }
 
@@ -89,6 +93,10 @@ internal sealed class ClientCalls(IRoomLog log, RoomRegistry rooms, RoomStore ro
     {
         var outcome = await log.AppendAsync(new StateProposal(s.Actor, RoomIdOf(p), type, content)).ConfigureAwait(false);
         Check(outcome);
+        if (outcome.Forwarded is { } forwarded)
+        {
+            return await ForwardedResultAsync(forwarded).ConfigureAwait(false);
+        }
         return new Dictionary<string, object?> { ["seq"] = outcome.Events[^1].Seq, ["event_id"] = outcome.Events[^1].Id.ToArray() };
     }
 
@@ -235,6 +243,19 @@ internal sealed class ClientCalls(IRoomLog log, RoomRegistry rooms, RoomStore ro
     {
         var id = p.RequiredString("room", Identifiers.MaxIdLength);
         return Identifiers.IsValidRoomId(id) ? id : throw new ApiException(ErrorCode.BadField, $"'{id}' is not a room id");
+    }
+
+    /// <summary>A call on a room hosted elsewhere answers once the hub ordered it, or says it is queued.</summary>
+    private static async Task<object?> ForwardedResultAsync(ForwardedProposal forwarded)
+    {
+        var result = await forwarded.WaitForCallAsync().ConfigureAwait(false)
+            ?? throw new ApiException(ErrorCode.FederationPending,
+                $"queued for {forwarded.Hub}, the room's hub, which has not ordered it yet; it applies when {forwarded.Hub} can be reached");
+        if (!result.Ok)
+        {
+            throw new ApiException(result.Error!.Value, result.Message!);
+        }
+        return new Dictionary<string, object?> { ["seq"] = result.Seq, ["event_id"] = result.Id.ToArray() };
     }
 
     private static void Check(AppendOutcome outcome)

@@ -216,6 +216,11 @@ internal sealed partial class ClientConnection
                 SendError(send.RequestId, outcome.Error!.Value, outcome.Message!);
                 return;
             }
+            if (outcome.Forwarded is { } forwarded)
+            {
+                await SendForwardedAsync(send, forwarded, started).ConfigureAwait(false);
+                return;
+            }
             var ev = outcome.Events[0];
             _services.Metrics.RecordSendToDurable(_services.Time.GetElapsedTime(started));
             if (outcome.Duplicate || !ReferenceEquals(ev.AckTarget, this))

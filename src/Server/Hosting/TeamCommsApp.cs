@@ -9,6 +9,7 @@ using TeamComms.Server.Api;
 using TeamComms.Server.Connections;
 using TeamComms.Server.CompanyDirectory;
 using TeamComms.Server.Compliance;
+using TeamComms.Server.Federation;
 using TeamComms.Server.FanOut;
 using TeamComms.Server.Keys;
 using TeamComms.Server.Rooms;
@@ -56,6 +57,7 @@ public static class TeamCommsApp
         AdminEndpoints.Map(app);
         MetricsEndpoint.Map(app);
         ProvisioningEndpoints.Map(app);
+        FederationEndpoints.Map(app);
         KeyEndpoints.Map(app);
         DirectoryApi.Map(app);
         ComplianceServiceCollectionExtensions.MapTeamCommsCompliance(app);

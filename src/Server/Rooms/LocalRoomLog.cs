@@ -54,9 +54,10 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
 
     public LocalRoomLog(RocksStore store, RoomRegistry rooms, RoomStore roomStore, EventStore events, AccountStore accounts,
         TimeProvider time, StorageOptions options, string serverName, ICommitSink sink, ServerMetrics metrics, ILogger<LocalRoomLog> logger,
-        IRoomPolicy? policy = null)
+        IRoomPolicy? policy = null, IRoomFederation? federation = null)
     {
         _policy = policy;
+        _federation = federation;
         _store = store;
         _batch = new StoreBatch(store);
         _rooms = rooms;
@@ -233,6 +234,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 _sink.OnCommitted([.. _batchEvents]);
                 _metrics.RecordCommit(_batchEvents.Count, _time.GetElapsedTime(started));
             }
+            AfterCommitFederation();
             foreach (var item in _items)
             {
                 item.Complete();
@@ -256,6 +258,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         }
         _workingPos = _lastPos;
         _workingRoomKey = _nextRoomKey;
+        RollbackFederation();
         foreach (var item in _items)
         {
             item.Fail(code, message);
@@ -272,6 +275,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         _created.Clear();
         _batchTxns.Clear();
         _batchMarkers.Clear();
+        ClearFederationBatch();
     }
 
     // ---- sequencing ---------------------------------------------------------------------------------------------
@@ -290,6 +294,9 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 ProvisionRoomProposal p => SequenceProvision(request, p),
                 SystemProposal p => SequenceSystem(request, p),
                 ArchiveProposal p => SequenceArchive(request, p),
+                RemoteProposal p => SequenceRemote(request, p),
+                FollowerEventsProposal p => SequenceFollower(request, p),
+                ContentFillProposal p => SequenceContentFill(request, p),
                 _ => (ErrorCode.Internal, "unknown proposal"),
             };
             if (error is { } e)
@@ -311,6 +318,10 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
             request.Leader = leader; // same transaction twice in one batch: share the first one's outcome
             return null;
         }
+        if (ResumeForwarded(request, p))
+        {
+            return null; // already forwarded to the room's hub and not yet back
+        }
         if (_roomStore.FindTransaction(p.Actor.SessionKey, p.TransactionId) is { } existing)
         {
             if (!_events.TryGet(existing.RoomKey, existing.Seq, out var stored))
@@ -326,22 +337,14 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         {
             return (ErrorCode.UnknownRoom, $"no room {p.RoomId}");
         }
-        var state = room.Working.State;
-        if (!state.IsJoined(p.Actor.UserId))
+        if (CheckSend(room.Working.State, p.Actor.UserId, p.Type) is { } refused)
         {
-            return (ErrorCode.NotMember, $"you are not a member of {p.RoomId}");
+            return refused;
         }
-        if (state.Archived)
+        if (IsHostedElsewhere(room))
         {
-            return (ErrorCode.RoomArchived, "the room is archived and read-only");
-        }
-        if (!EventTypes.IsClientSendable(p.Type))
-        {
-            return (ErrorCode.InvalidEventType, $"'{p.Type}' cannot be sent; use 'message' or an 'x.' type");
-        }
-        if (state.Kind == RoomKinds.Announcement && RoomRoles.Rank(state.RoleOf(p.Actor.UserId)) < RoomRoles.Rank(RoomRoles.Poster))
-        {
-            return (ErrorCode.Forbidden, "only posters, moderators and owners post in an announcement room");
+            _batchTxns[txnKey] = request;
+            return Forward(request, room, p.Actor, p.Type, p.Content, p.TransactionId);
         }
         var ev = AppendEvent(room, p.Actor.UserId, p.Type, p.Content, null);
         ev.AckTarget = p.AckTarget;
@@ -443,6 +446,11 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
             default:
                 return (ErrorCode.BadRequest, "unknown membership action");
         }
+        if (IsHostedElsewhere(room))
+        {
+            return Forward(request, room, p.Actor, EventTypes.Member,
+                MemberContent(target, membership, role, p.Reason, managed: StaysManaged(state, target, membership)), "");
+        }
         var ev = AppendMember(room, actor, target, membership, role, p.Reason);
         request.Events.Add(ev);
         request.RoomId = room.RoomId;
@@ -457,7 +465,9 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         }
         if (Identifiers.ServerOf(userId) != _serverName)
         {
-            return (ErrorCode.UnknownUser, $"{userId} is on another server and this server does not federate with it");
+            return _federation is { Enabled: true }
+                ? _federation.CheckRemoteUser(userId)
+                : (ErrorCode.UnknownUser, $"{userId} is on another server and this server does not federate with it");
         }
         var user = _accounts.FindUser(userId);
         if (user is null)
@@ -574,6 +584,10 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 }
                 var field = p.Type == EventTypes.Name ? "name" : "topic";
                 var value = fields.RequiredString(field, p.Type == EventTypes.Name ? 256 : 4096);
+                if (IsHostedElsewhere(room))
+                {
+                    return Forward(request, room, p.Actor, p.Type, MsgPackValue.ToCanonicalMap(new Dictionary<string, object?> { [field] = value }), "");
+                }
                 request.Events.Add(AppendEvent(room, p.Actor.UserId, p.Type, MsgPackValue.ToCanonicalMap(new Dictionary<string, object?> { [field] = value }), null));
                 room.Working = room.Working with
                 {
@@ -597,6 +611,11 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 if (!ownerCanDoAnything && (RoomRoles.Rank(role) >= rank || RoomRoles.Rank(member.Role) >= rank))
                 {
                     return (ErrorCode.Forbidden, "you can only change roles below your own");
+                }
+                if (IsHostedElsewhere(room))
+                {
+                    return Forward(request, room, p.Actor, EventTypes.Member,
+                        MemberContent(target, Membership.Join, role, null, managed: StaysManaged(state, target, Membership.Join)), "");
                 }
                 request.Events.Add(AppendMember(room, p.Actor.UserId, target, Membership.Join, role, null));
                 break;
@@ -650,15 +669,12 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         return seq;
     }
 
-    /// <param name="userKey">The target's user key when the caller knows it (a user created in this very batch is not readable yet).</param>
-    /// <param name="managed">Whether a join comes from a directory rule; null keeps the current flag for a member who stays joined.</param>
-    /// <param name="by">Who caused a server-made change (goes into the event's <c>by</c>).</param>
-    private CommittedEvent AppendMember(Room room, string actor, string target, string membership, string role, string? reason,
-        long? userKey = null, bool? managed = null, string? by = null)
+    /// <summary>
+    /// The canonical content of a member event. A remote server proposing an action builds the same bytes from its copy
+    /// of the room's state, and the hub refuses a proposal whose content differs.
+    /// </summary>
+    private static byte[] MemberContent(string target, string membership, string role, string? reason, string? by = null, bool managed = false)
     {
-        var previous = room.Working.State.Member(target);
-        var isManaged = membership == Membership.Join
-            && (managed ?? (previous is { Membership: Membership.Join, Managed: true }));
         var content = new Dictionary<string, object?>
         {
             ["user"] = target,
@@ -673,22 +689,47 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         {
             content["by"] = by;
         }
-        if (isManaged)
+        if (managed)
         {
             content["via"] = "rule";
         }
-        var ev = AppendEvent(room, actor, EventTypes.Member, MsgPackValue.ToCanonicalMap(content), new MembershipChange(target, membership));
+        return MsgPackValue.ToCanonicalMap(content);
+    }
+
+    /// <summary>Whether a member event keeps the member's directory-rule flag (a join of someone already joined through a rule).</summary>
+    private static bool StaysManaged(RoomState state, string target, string membership) =>
+        membership == Membership.Join && state.Member(target) is { Membership: Membership.Join, Managed: true };
+
+    /// <param name="userKey">The target's user key when the caller knows it (a user created in this very batch is not readable yet).</param>
+    /// <param name="managed">Whether a join comes from a directory rule; null keeps the current flag for a member who stays joined.</param>
+    /// <param name="by">Who caused a server-made change (goes into the event's <c>by</c>).</param>
+    private CommittedEvent AppendMember(Room room, string actor, string target, string membership, string role, string? reason,
+        long? userKey = null, bool? managed = null, string? by = null)
+    {
+        var isManaged = membership == Membership.Join && (managed ?? StaysManaged(room.Working.State, target, membership));
+        var ev = AppendEvent(room, actor, EventTypes.Member, MemberContent(target, membership, role, reason, by, isManaged), new MembershipChange(target, membership));
+        SetMember(room, target, membership, role, ev, isManaged, userKey);
+        if (membership is Membership.Invite or Membership.Join)
+        {
+            NoteRemoteParticipant(room, target);
+        }
+        return ev;
+    }
+
+    /// <summary>Applies a member event to the working state and the member rows.</summary>
+    private void SetMember(Room room, string target, string membership, string role, CommittedEvent ev, bool managed, long? userKey = null)
+    {
+        var previous = room.Working.State.Member(target);
         var joinSeq = membership == Membership.Join
             ? (previous?.Membership == Membership.Join ? previous.JoinSeq : ev.Seq)
             : previous?.JoinSeq ?? 0;
-        var info = new MemberInfo(membership, role, ev.Pos, ev.Seq, joinSeq, isManaged);
+        var info = new MemberInfo(membership, role, ev.Pos, ev.Seq, joinSeq, managed);
         room.Working = room.Working with { State = room.Working.State.WithMember(target, info) };
-        _batch.PutMember(room.Key, target, new MemberRecord(membership, role, ev.Pos, ev.Seq, joinSeq, isManaged));
+        _batch.PutMember(room.Key, target, new MemberRecord(membership, role, ev.Pos, ev.Seq, joinSeq, managed));
         if ((userKey ?? _accounts.FindUserKey(target)) is { } key)
         {
             _batch.PutUserRoom(key, room.Key, new UserRoomRecord(membership, ev.Pos, ev.Seq));
         }
-        return ev;
     }
 
     private (ErrorCode Code, string Message)? SequenceSystem(Request request, SystemProposal p)
@@ -706,6 +747,11 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
             {
                 continue;
             }
+            if (IsHostedElsewhere(room))
+            {
+                ForwardSystemChange(room, want, change.Membership, change.Role);
+                continue;
+            }
             request.Events.Add(AppendMember(room, p.Actor.UserId, want.UserId, change.Membership, change.Role, want.Reason,
                 want.UserKey, change.Managed, p.By));
         }
@@ -718,6 +764,10 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         if (room is null)
         {
             return (ErrorCode.UnknownRoom, $"no room {p.RoomId}");
+        }
+        if (IsHostedElsewhere(room))
+        {
+            return (ErrorCode.FederationRefused, $"{p.RoomId} is hosted on another server; only its hub archives it");
         }
         var state = room.Working.State;
         if (!p.Privileged && RoomRoles.Rank(state.RoleOf(p.Actor.UserId)) < RoomRoles.Rank(RoomRoles.Owner))
@@ -740,6 +790,11 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
 
     private CommittedEvent AppendEvent(Room room, string sender, string type, byte[] content, MembershipChange? membership)
     {
+        if (_expectedContent is { } expected && !expected.AsSpan().SequenceEqual(content))
+        {
+            // Before any change: the remote proposal is refused and nothing of it is staged.
+            ProtocolException.Throw(ErrorCode.EventInvalid, "the proposed content does not match what the room's state produces for this action");
+        }
         var view = room.Working;
         var head = view.Head;
         var seq = head.Seq + 1;
@@ -752,7 +807,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         var pos = ++_workingPos;
         _wire.Clear();
         var w = new MessagePackWriter(_wire);
-        EventCodec.Write(ref w, EventCodec.CurrentVersion, id, room.RoomId, seq, prev, sender, type, ts, contentHash, content, redacted: false);
+        EventCodec.Write(ref w, EventCodec.CurrentVersion, id, room.RoomId, seq, prev, sender, type, ts, contentHash, content, redacted: false, _originElement);
         w.Flush();
         var count = head.MessageCount + (EventTypes.CountsAsUnread(type) ? 1 : 0);
         var stored = StoredEvent.Build(pos, _wire.WrittenSpan, count, out _);

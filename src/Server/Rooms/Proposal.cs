@@ -56,6 +56,9 @@ internal sealed record AppendOutcome(ErrorCode? Error, string? Message, IReadOnl
     /// <summary>For a read-marker proposal: the marker after the change.</summary>
     public long MarkerSeq { get; init; }
 
+    /// <summary>Set when the room is hosted on another server: the proposal waits in the outbox for its hub.</summary>
+    public ForwardedProposal? Forwarded { get; init; }
+
     public static AppendOutcome Fail(ErrorCode code, string message) => new(code, message, [], null);
 }
 
@@ -84,3 +87,22 @@ internal sealed record ReadMarkerProposal(Actor Actor, string RoomId, long Seq) 
 /// is the admin.
 /// </summary>
 internal sealed record ProvisionRoomProposal(Actor Actor, string Name, IReadOnlyList<string> Members) : Proposal(Actor);
+
+/// <summary>
+/// An event proposed by a user of another server to a room this server hosts (federation). The origin's signature is
+/// verified before; the sequencer authorizes it like a local action, checks that its content is exactly what the
+/// action produces, and keeps the signature as the event's origin element.
+/// </summary>
+internal sealed record RemoteProposal(Actor Actor, string Origin, string RoomId, string Type, byte[] Content, Protocol.Events.OriginSignature Signature) : Proposal(Actor);
+
+/// <summary>An event of a room hosted elsewhere with its wire bytes, verified against the hub's chain and checkpoint.</summary>
+internal sealed record VerifiedEvent(Protocol.Events.RoomEvent Event, byte[] Wire);
+
+/// <summary>
+/// Events of a room hosted on another server, in order and verified, to store as this server's copy: the same seq and
+/// ids as the hub, local stream positions, and the room state derived from them.
+/// </summary>
+internal sealed record FollowerEventsProposal(string RoomId, IReadOnlyList<VerifiedEvent> Events) : Proposal(default(Actor));
+
+/// <summary>Content for stored events that arrived without it (history that became visible by a join), verified against their ids.</summary>
+internal sealed record ContentFillProposal(string RoomId, IReadOnlyList<VerifiedEvent> Events) : Proposal(default(Actor));

@@ -24,6 +24,8 @@ internal sealed partial class RocksStore : IDisposable
         "room_keys",
         // Company directory and audit log (issue 4); see KeyCodec.Directory.cs for their key layouts.
         "profiles", "directory", "directory_index", "audit", "audit_heads",
+        // Federation (RocksStore.Federation.cs): partners, keys and pending sends; outboxes; push cursors; proposal nonces.
+        "federation", "fed_outbox", "fed_cursors", "fed_nonces",
         // Two-person approvals and compliance officers' export recipients (issue 5); see KeyCodec.Security.cs.
         "security",
     ];

@@ -7,7 +7,7 @@ namespace TeamComms.Server.Storage;
 /// One atomic group commit: every put of a batch of appends, from all rooms, goes into one RocksDB
 /// <see cref="WriteBatch"/> and one WAL sync. Reused across batches with <see cref="Clear"/>.
 /// </summary>
-internal sealed class StoreBatch(RocksStore store) : IDisposable
+internal sealed partial class StoreBatch(RocksStore store) : IDisposable
 {
     private readonly WriteBatch _batch = new();
     private readonly byte[] _eventKey = new byte[KeyCodec.RoomSeqSize];

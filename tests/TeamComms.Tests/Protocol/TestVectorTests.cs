@@ -216,6 +216,7 @@ public class TestVectorTests
             ["client_frames"] = clientFrames,
             ["events"] = events,
             ["server_frames"] = serverFrames,
+            ["federated_event"] = FederationVectorTests.FederatedEvent(),
         };
     }
 }

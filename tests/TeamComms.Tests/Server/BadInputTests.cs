@@ -111,6 +111,26 @@ public class BadInputTests(SharedServer shared) : IClassFixture<SharedServer>
     }
 
     [Fact]
+    public async Task DeeplyNestedContent_IsRefused_WithoutHurtingTheServer()
+    {
+        var (user, room, raw) = await SetupAsync();
+        await using var _ = raw;
+        // A Send whose content nests 40,000 arrays deep inside a map: a stack-overflow attempt on recursive readers.
+        var nested = new byte[40_000];
+        nested[0] = 0x81;
+        nested[1] = 0xA1;
+        nested[2] = (byte)'k';
+        nested.AsSpan(3, nested.Length - 4).Fill(0x91);
+        nested[^1] = 0x00;
+        await raw.SendAsync(b => ClientFrameWriter.WriteSend(b, 31, room, "deep", "message", nested));
+        var error = await raw.ReceiveUntilAsync<ErrorFrame>();
+        Assert.Equal((ErrorCode.BadField, 31UL), (error.Code, error.RequestId));
+        await raw.SendAsync(b => ClientFrameWriter.WritePing(b, 32));
+        Assert.Equal(32UL, (await raw.ReceiveUntilAsync<PongFrame>()).RequestId);
+        await AssertOnlyValidEventsStoredAsync(user, room, 0);
+    }
+
+    [Fact]
     public async Task UnknownMethod_GetsUnknownFrame()
     {
         var user = await Server.CreateUserAsync();

@@ -1,0 +1,13 @@
+namespace TeamComms.Server.Rooms;
+
+/// <summary>Hands each committed batch to several sinks in order (fan-out first, then federation).</summary>
+internal sealed class CompositeCommitSink(IReadOnlyList<ICommitSink> sinks) : ICommitSink
+{
+    public void OnCommitted(IReadOnlyList<CommittedEvent> batch)
+    {
+        foreach (var sink in sinks)
+        {
+            sink.OnCommitted(batch);
+        }
+    }
+}
