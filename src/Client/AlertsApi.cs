@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 namespace TeamComms.Client;
 
 /// <summary>
-/// Urgent messages, emergency broadcasts and acknowledgements over HTTP (docs/protocol.md §16; the same operations as
+/// Urgent messages, emergency broadcasts and acknowledgements over HTTP (docs/protocol.md §17; the same operations as
 /// the <c>alerts.*</c> WebSocket calls). Responses are the server's JSON objects.
 /// </summary>
 public static class AlertsApi

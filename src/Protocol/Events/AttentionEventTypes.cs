@@ -1,7 +1,7 @@
 namespace TeamComms.Protocol.Events;
 
 /// <summary>
-/// Event types of the workplace features (docs/protocol.md §16). The server produces them through calls
+/// Event types of the workplace features (docs/protocol.md §17). The server produces them through calls
 /// (<c>alerts.*</c>, <c>incidents.*</c>); a Send with one of these types is refused like any non-<c>x.</c> type, so
 /// no client can forge an urgent message, an all-clear or an incident report.
 /// </summary>

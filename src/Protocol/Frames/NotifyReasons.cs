@@ -1,7 +1,7 @@
 namespace TeamComms.Protocol.Frames;
 
 /// <summary>
-/// The <c>reason</c> of a Notify frame (docs/protocol.md §16.4). A device alerts for a live <c>message</c>, <c>alert</c>
+/// The <c>reason</c> of a Notify frame (docs/protocol.md §17.4). A device alerts for a live <c>message</c>, <c>alert</c>
 /// or <c>alert.all_clear</c> event from someone else unless a Notify frame just before it says otherwise.
 /// </summary>
 public static class NotifyReasons

@@ -8,6 +8,7 @@ using TeamComms.Server.Admin;
 using TeamComms.Server.Api;
 using TeamComms.Server.Connections;
 using TeamComms.Server.CompanyDirectory;
+using TeamComms.Server.Compliance;
 using TeamComms.Server.Federation;
 using TeamComms.Server.FanOut;
 using TeamComms.Server.Keys;
@@ -60,6 +61,8 @@ public static class TeamCommsApp
         FederationEndpoints.Map(app);
         KeyEndpoints.Map(app);
         DirectoryApi.Map(app);
+        app.MapTeamCommsWorkplace();
+        ComplianceServiceCollectionExtensions.MapTeamCommsCompliance(app);
         AttentionEndpoints.Map(app);
         app.Lifetime.ApplicationStopped.Register(() =>
         {

@@ -7,6 +7,7 @@ using TeamComms.Server.Accounts;
 using TeamComms.Server.Api;
 using TeamComms.Server.Connections;
 using TeamComms.Server.CompanyDirectory;
+using TeamComms.Server.Compliance;
 using TeamComms.Server.Federation;
 using TeamComms.Server.FanOut;
 using TeamComms.Server.Keys;
@@ -70,14 +71,17 @@ public static class TeamCommsServiceCollectionExtensions
             sp.GetRequiredService<ServerMetrics>(),
             sp.GetRequiredService<ILogger<LocalRoomLog>>(),
             sp.GetService<IRoomPolicy>(),
-            sp.GetService<IRoomFederation>()));
+            sp.GetService<IRoomFederation>(),
+            sp.GetService<IRoomWorkplace>()));
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<AccountService>();
         services.AddSingleton<ClientCalls>();
         services.AddSingleton<ConnectionServices>();
         services.AddHostedService<TeamCommsLifecycle>();
         services.AddTeamCommsDirectory(configuration);
+        services.AddTeamCommsCompliance(configuration);
         services.AddTeamCommsFederation(configuration);
+        services.AddTeamCommsWorkplace(configuration);
         services.AddTeamCommsAttention(configuration);
         services.ConfigureHttpJsonOptions(o =>
         {

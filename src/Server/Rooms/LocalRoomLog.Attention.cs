@@ -8,7 +8,7 @@ internal sealed partial class LocalRoomLog
 {
     /// <summary>
     /// Only the server sets a message's acknowledgement flag (<c>alerts.send</c>), so that no client or remote server
-    /// forges an urgent message; docs/protocol.md §16.
+    /// forges an urgent message; docs/protocol.md §17.
     /// </summary>
     private static (ErrorCode Code, string Message)? CheckAckFlag(byte[] content) =>
         AttentionEventTypes.CarriesAck(content)
@@ -16,7 +16,7 @@ internal sealed partial class LocalRoomLog
             : null;
 
     /// <summary>
-    /// A workplace post (docs/protocol.md §16): an alert, an all-clear or cancellation, an escalation, an incident report
+    /// A workplace post (docs/protocol.md §17): an alert, an all-clear or cancellation, an escalation, an incident report
     /// or an anonymous reporter's message. For an alert, its recipients are the room's joined local members other than
     /// the sender at exactly this point of the log, and their rows commit with the event.
     /// </summary>
@@ -43,9 +43,14 @@ internal sealed partial class LocalRoomLog
             {
                 return (ErrorCode.NotMember, $"you are not a member of {state.RoomId}");
             }
-            if (state.Kind == RoomKinds.Announcement && RoomRoles.Rank(state.RoleOf(sender)) < RoomRoles.Rank(RoomRoles.Poster))
+            // The room's posting role and content rules (link policy) apply as to any message the sender posts.
+            if (!CanPost(state, sender, p.Type))
             {
-                return (ErrorCode.Forbidden, "only posters, moderators and owners post in an announcement room");
+                return (ErrorCode.Forbidden, PostingRefusal(state));
+            }
+            if (CheckContent(room, sender, p.Type, p.Content, remote: false) is { } refused)
+            {
+                return refused;
             }
         }
         foreach (var user in p.JoinFirst)

@@ -12,7 +12,7 @@ using TeamComms.Server.Workplace.Receipts;
 
 namespace TeamComms.Server.Workplace;
 
-/// <summary>The WebSocket calls of the workplace features (docs/protocol.md §16).</summary>
+/// <summary>The WebSocket calls of the workplace features (docs/protocol.md §17).</summary>
 internal sealed class AttentionCalls(AlertService alerts, ReceiptService receipts, AttentionService attention, SummaryService summaries,
     PushService push, IncidentService incidents, AccountStore accounts, TimeProvider time)
 {

@@ -17,7 +17,7 @@ namespace TeamComms.Server.Workplace;
 
 /// <summary>
 /// The HTTP API of the workplace features (the same operations as the WebSocket calls, for the CLI and integrations),
-/// and the admin policy and incident endpoints. docs/protocol.md §16 and docs/operations.md list them.
+/// and the admin policy and incident endpoints. docs/protocol.md §17 and docs/operations.md list them.
 /// </summary>
 internal static class AttentionEndpoints
 {

@@ -14,7 +14,7 @@ public class AlertTests
 
     internal static Dictionary<string, object?> ContentOf(RoomEvent e) => MsgPackValue.ReadMap(e.Content!.Value);
 
-    /// <summary>The acknowledgement flag of a message (docs/protocol.md §16), or null.</summary>
+    /// <summary>The acknowledgement flag of a message (docs/protocol.md §17), or null.</summary>
     internal static Dictionary<string, object?>? AckOf(RoomEvent e) =>
         e.Content is { } c && MsgPackValue.ReadMap(c).GetValueOrDefault(AttentionEventTypes.AckField) is Dictionary<string, object?> flag ? flag : null;
 

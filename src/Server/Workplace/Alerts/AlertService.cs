@@ -18,7 +18,7 @@ namespace TeamComms.Server.Workplace.Alerts;
 /// rule, a group or the whole company, and announcements that require acknowledgement. Sending checks the company
 /// permission and the per-sender rate limit, commits the event, the alert, its recipients and the audit entry together,
 /// and starts the reminders; recipients acknowledge explicitly; the sender (or an admin) cancels or gives the all-clear
-/// in the alert's thread. See docs/protocol.md §16.
+/// in the alert's thread. See docs/protocol.md §17.
 /// </summary>
 internal sealed partial class AlertService : IDisposable
 {
@@ -79,7 +79,7 @@ internal sealed partial class AlertService : IDisposable
         string? type = null)
     {
         type ??= EventTypes.Message;
-        if (!EventTypes.IsClientSendable(type))
+        if (!EventTypes.IsClientSendable(type) || !(type == EventTypes.Message || type.StartsWith(EventTypes.CustomPrefix, StringComparison.Ordinal)))
         {
             throw new ApiException(ErrorCode.InvalidEventType, $"'{type}' cannot carry a message; use 'message' or an 'x.' type");
         }
