@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using TeamComms.Client;
 using TeamComms.Protocol;
 using TeamComms.Protocol.Frames;
 using TeamComms.Tests.Infrastructure;
@@ -112,6 +113,52 @@ public class BroadcastAndAnnouncementAckTests
         var users = AttentionKit.Strings(((Dictionary<string, object?>)AlertTests.AckOf(escalation)!["escalation"]!)["users"]);
         Assert.Contains(sam.UserId, users);
         Assert.DoesNotContain(rita.UserId, users);
+    }
+
+    [Fact]
+    public async Task AnnouncementRoom_PostingRolePinsAndThreads_ApplyToPostsThatRequireAcknowledgement()
+    {
+        var clock = AttentionKit.Clock();
+        await using var server = await TestServer.StartAsync(time: clock);
+        var owner = await server.PersonAsync("an7-owner");
+        var poster = await server.PersonAsync("an7-poster");
+        var mod = await server.PersonAsync("an7-mod");
+        var reader = await server.PersonAsync("an7-reader");
+        await using var ownerConn = await owner.ConnectAsync();
+        var news = await ownerConn.CreateRoomAsync("All hands", invite: [poster.UserId, mod.UserId, reader.UserId], kind: "announcement");
+        await using var posterConn = await poster.ConnectAsync();
+        await using var modConn = await mod.ConnectAsync();
+        await using var readerConn = await reader.ConnectAsync();
+        foreach (var c in new[] { posterConn, modConn, readerConn })
+        {
+            await c.JoinAsync(news);
+        }
+        await ownerConn.CallAsync("rooms.set_role", new Dictionary<string, object?> { ["room"] = news, ["user"] = poster.UserId, ["role"] = "poster" });
+        await ownerConn.CallAsync("rooms.set_role", new Dictionary<string, object?> { ["room"] = news, ["user"] = mod.UserId, ["role"] = "moderator" });
+        await using var readerNotify = new NotifyCollector(readerConn);
+
+        // The room's posting role (issue 7a) decides who may post a message that requires acknowledgement.
+        await ownerConn.SetPostingRoleAsync(news, "moderator");
+        var refused = await posterConn.CallErrorAsync("alerts.send", new() { ["room"] = news, ["body"] = "read this", ["urgent"] = false });
+        Assert.Equal(ErrorCode.Forbidden, refused.Code);
+        Assert.Contains("moderator", refused.Message, StringComparison.Ordinal);
+        Assert.Empty((List<object?>)(await posterConn.CallMapAsync("alerts.list", []))["sent"]!); // nothing stored
+
+        var sent = await modConn.CallMapAsync("alerts.send", new() { ["room"] = news, ["body"] = "Office move on Monday: acknowledge, please", ["urgent"] = false });
+        var alertId = (string)sent["alert_id"]!;
+        var postId = new TeamComms.Protocol.Events.EventId((byte[])sent["event_id"]!);
+        await modConn.PinAsync(news, postId); // pinned like any post
+        await readerConn.ReactAsync(news, postId, "👍"); // a reaction is not an acknowledgement
+        clock.Advance(TimeSpan.FromMinutes(2));
+        await readerNotify.WaitAsync(n => n.Reason == NotifyReasons.Reminder && n.Seq == (long)sent["seq"]!);
+        await readerConn.CallAsync("alerts.ack", new Dictionary<string, object?> { ["alert"] = alertId });
+
+        // The all-clear is a reply in the post's thread, found like any thread reply.
+        await modConn.CallAsync("alerts.all_clear", new Dictionary<string, object?> { ["alert"] = alertId, ["body"] = "The move went fine" });
+        var thread = await readerConn.RelationsAsync(news, postId, "thread");
+        Assert.Equal(TeamComms.Protocol.Events.AttentionEventTypes.AlertAllClear, Assert.Single(thread).Type);
+        var view = await modConn.CallMapAsync("alerts.status", new() { ["alert"] = alertId });
+        Assert.Equal("all_clear", view["state"]);
     }
 
     [Fact]
