@@ -63,6 +63,7 @@ public static class TeamCommsApp
         DirectoryApi.Map(app);
         app.MapTeamCommsWorkplace();
         ComplianceServiceCollectionExtensions.MapTeamCommsCompliance(app);
+        AttentionEndpoints.Map(app);
         app.Lifetime.ApplicationStopped.Register(() =>
         {
             // Order matters: stop taking appends (the log drains its queue), stop dispatching, then close RocksDB.
