@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TeamComms.Server.Accounts;
 using TeamComms.Server.Api;
+using TeamComms.Server.Cluster;
 using TeamComms.Server.Connections;
 using TeamComms.Server.CompanyDirectory;
 using TeamComms.Server.Federation;
@@ -77,6 +78,7 @@ public static class TeamCommsServiceCollectionExtensions
         services.AddHostedService<TeamCommsLifecycle>();
         services.AddTeamCommsDirectory(configuration);
         services.AddTeamCommsFederation(configuration);
+        services.AddTeamCommsCluster(configuration);
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
