@@ -79,8 +79,15 @@ internal sealed partial class ClusterEngine : IAsyncDisposable
 
     public bool IsConnected => Connection.ConnectionState == NatsConnectionState.Open;
 
-    /// <summary>Connects and creates (or checks) the log stream. Returns its info.</summary>
-    public async Task<StreamInfo> OpenLogAsync(CancellationToken ct)
+    /// <summary>The stream metadata key holding the log's identity (its epoch), chosen once when the stream is created.</summary>
+    public const string EpochMetadataKey = "teamcomms_epoch";
+
+    /// <summary>
+    /// Connects and creates (or checks and updates) the log stream. Returns its info and its epoch: a random number the
+    /// creating node stores in the stream's metadata. It survives restarts of the whole NATS cluster (the stream's
+    /// creation time, which an earlier version used, did not), and a stream deleted and created again gets a new one.
+    /// </summary>
+    public async Task<(StreamInfo Info, ulong Epoch)> OpenLogAsync(CancellationToken ct)
     {
         await Connection.ConnectAsync().ConfigureAwait(false);
         if (Connection.ServerInfo is { } info && !VersionAtLeast(info.Version, 2, 10, 27))
@@ -88,20 +95,54 @@ internal sealed partial class ClusterEngine : IAsyncDisposable
             throw new InvalidOperationException(
                 $"nats-server {info.Version} is too old for cluster mode: 2.10.27 or newer is required (scripts/fetch-nats-server.sh)");
         }
-        var config = new StreamConfig(StreamName, [$"{_options.Prefix}.log.>"])
+        return await RetryAsync(async () =>
         {
-            Storage = StreamConfigStorage.File,
-            NumReplicas = _options.Replicas,
-            MaxAge = _options.MaxAge,
-            DuplicateWindow = _options.DuplicateWindow,
-            Retention = StreamConfigRetention.Limits,
-            Discard = StreamConfigDiscard.Old,
-            AllowDirect = true,
-            Description = "TeamComms cluster log: batches of sealed proposals, applied by every node in order",
-        };
-        var stream = await RetryAsync(() => JetStream.CreateOrUpdateStreamAsync(config, ct).AsTask(), ct).ConfigureAwait(false);
-        return stream.Info;
+            StreamInfo? existing = null;
+            try
+            {
+                existing = (await JetStream.GetStreamAsync(StreamName, cancellationToken: ct).ConfigureAwait(false)).Info;
+            }
+            catch (NatsJSApiException ex) when (ex.Error.ErrCode == 10059) // stream not found
+            {
+            }
+            if (existing is null)
+            {
+                var fresh = System.Security.Cryptography.RandomNumberGenerator.GetBytes(8);
+                fresh[7] |= 1; // never 0
+                var epoch = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(fresh);
+                try
+                {
+                    var created = await JetStream.CreateStreamAsync(LogConfig(epoch), ct).ConfigureAwait(false);
+                    return (created.Info, epoch);
+                }
+                catch (NatsJSApiException ex) when (ex.Error.ErrCode == 10058) // another node created it meanwhile
+                {
+                    existing = (await JetStream.GetStreamAsync(StreamName, cancellationToken: ct).ConfigureAwait(false)).Info;
+                }
+            }
+            var recorded = existing.Config.Metadata is { } m && m.TryGetValue(EpochMetadataKey, out var text) &&
+                ulong.TryParse(text, System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture, out var e) && e != 0
+                ? e
+                : throw new ClusterStartException($"the stream {StreamName} exists but has no {EpochMetadataKey} metadata: it was not created by TeamComms " +
+                    "(or by a version before the epoch moved into metadata); see docs/operations.md, \"Cluster mode\"");
+            // Apply changed settings (age, replicas, duplicate window), keeping the identity.
+            var updated = await JetStream.UpdateStreamAsync(LogConfig(recorded), ct).ConfigureAwait(false);
+            return (updated.Info, recorded);
+        }, ct).ConfigureAwait(false);
     }
+
+    private StreamConfig LogConfig(ulong epoch) => new(StreamName, [$"{_options.Prefix}.log.>"])
+    {
+        Storage = StreamConfigStorage.File,
+        NumReplicas = _options.Replicas,
+        MaxAge = _options.MaxAge,
+        DuplicateWindow = _options.DuplicateWindow,
+        Retention = StreamConfigRetention.Limits,
+        Discard = StreamConfigDiscard.Old,
+        AllowDirect = true,
+        Description = "TeamComms cluster log: batches of sealed proposals, applied by every node in order",
+        Metadata = new Dictionary<string, string> { [EpochMetadataKey] = epoch.ToString("x16", System.Globalization.CultureInfo.InvariantCulture) },
+    };
 
     public async Task<StreamInfo> LogInfoAsync(CancellationToken ct)
     {

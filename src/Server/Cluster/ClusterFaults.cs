@@ -3,8 +3,8 @@ namespace TeamComms.Server.Cluster;
 /// <summary>
 /// Test-only fault points on the cluster path (<c>TeamComms:Cluster:TestFault = point:n</c>): the process kills itself
 /// (exit 137, like kill -9) the n-th time it reaches the point, so failure tests choose the moment exactly:
-/// <c>before-publish</c> (a send accepted, nothing published), <c>after-publish</c> (the entry is in the log, nobody
-/// acknowledged), <c>after-ack</c> (the client was acknowledged).
+/// <c>before-publish</c> (a send accepted, nothing published) and <c>after-publish</c> (the entry is in the log, nobody
+/// acknowledged). "After the acknowledgement" needs no hook: the test kills the node (SIGKILL) once its clients got acks.
 /// </summary>
 internal static class ClusterFaults
 {

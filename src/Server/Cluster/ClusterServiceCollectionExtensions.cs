@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -8,6 +9,7 @@ using TeamComms.Server.Connections;
 using TeamComms.Server.FanOut;
 using TeamComms.Server.Hosting;
 using TeamComms.Server.Rooms;
+using TeamComms.Server.Singletons;
 using TeamComms.Server.Storage;
 
 namespace TeamComms.Server.Cluster;
@@ -22,8 +24,10 @@ public static class ClusterServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<ClusterOptions>, ClusterOptionsValidator>();
         if (!section.GetValue<bool>(nameof(ClusterOptions.Enabled)))
         {
+            services.TryAddSingleton<ISingletonLeases, LocalSingletonLeases>();
             return services;
         }
+        services.AddSingleton<ISingletonLeases, JetStreamSingletonLeases>();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<ClusterOptions>>().Value);
         services.AddSingleton<ClusterAlarm>();
         services.AddSingleton<ClusterEngine>();

@@ -19,9 +19,8 @@ internal sealed partial class JetStreamRoomLog
     public async Task OpenAsync(ClusterMetrics metrics, CancellationToken ct)
     {
         _metrics = metrics;
-        var info = await _engine.OpenLogAsync(ct).ConfigureAwait(false);
+        var (info, epoch) = await _engine.OpenLogAsync(ct).ConfigureAwait(false);
         await _keys.OpenAsync(ct).ConfigureAwait(false);
-        var epoch = EpochOf(_engine.StreamName, info.Created);
         var recorded = _roomStore.GetMetaLong("cluster_epoch");
         var (applied, _) = LocalRoomLog.ReadAppliedStamp(_roomStore);
         if (recorded == 0)
@@ -52,13 +51,6 @@ internal sealed partial class JetStreamRoomLog
         _caughtUp = last == applied;
         _applier = Task.Run(() => ApplyLoopAsync(_stop.Token), CancellationToken.None);
         _publisher = Task.Run(() => PublishLoopAsync(_stop.Token), CancellationToken.None);
-    }
-
-    internal static ulong EpochOf(string stream, DateTimeOffset created)
-    {
-        Span<byte> hash = stackalloc byte[32];
-        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{stream}|{created.UtcTicks}"), hash);
-        return System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(hash) | 1; // never 0
     }
 
     private async Task ApplyLoopAsync(CancellationToken ct)

@@ -62,6 +62,7 @@ public sealed class ClusterFailureTests(ITestOutputHelper output)
         // entry, before it applied it or answered anyone. Its clients retry the same transactions on other nodes.
         await cluster.KillNodeAsync(2);
         await cluster.StartNodeAsync(2, new Dictionary<string, string> { ["TEAMCOMMS__CLUSTER__TESTFAULT"] = "after-publish:20" });
+        load.AddWriters(2, 2); // the other writers moved away from node 3 when it was killed
         await Eventually.TrueAsync(() => cluster.Nodes[2]!.Output.Any(l => l.Contains("test fault", StringComparison.Ordinal)) || HasExited(cluster, 2), 60, "node 3 hit its fault point");
         await Task.Delay(1000);
         await cluster.KillNodeAsync(2);

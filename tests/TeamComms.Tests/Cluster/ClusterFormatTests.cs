@@ -112,12 +112,4 @@ public sealed class ClusterFormatTests
         clock.Set(null);
         Assert.True(Math.Abs((clock.GetUtcNow() - DateTimeOffset.UtcNow).TotalSeconds) < 5);
     }
-
-    [Fact]
-    public void Epoch_DependsOnTheStreamsIdentity()
-    {
-        var created = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000);
-        Assert.Equal(JetStreamRoomLog.EpochOf("TEAMCOMMS_LOG", created), JetStreamRoomLog.EpochOf("TEAMCOMMS_LOG", created));
-        Assert.NotEqual(JetStreamRoomLog.EpochOf("TEAMCOMMS_LOG", created), JetStreamRoomLog.EpochOf("TEAMCOMMS_LOG", created.AddTicks(1)));
-    }
 }

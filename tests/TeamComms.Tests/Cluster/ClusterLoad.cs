@@ -65,15 +65,25 @@ internal sealed class ClusterLoad : IAsyncDisposable
         for (var w = 0; w < writers; w++)
         {
             var writer = w;
-            load._writers.Add(Task.Run(() => load.WriteAsync(writer, load._stop.Token)));
+            load._writers.Add(Task.Run(() => load.WriteAsync(writer, writer % 3, load._stop.Token)));
         }
         return load;
     }
 
-    private async Task WriteAsync(int writer, CancellationToken ct)
+    /// <summary>Adds writers that start on <paramref name="node"/> (writers move to the next node only when a send fails, so a restarted node gets no traffic otherwise).</summary>
+    public void AddWriters(int node, int count)
     {
-        var node = writer % 3;
-        var token = Tokens[writer % 3];
+        for (var i = 0; i < count; i++)
+        {
+            var writer = _writers.Count;
+            _writers.Add(Task.Run(() => WriteAsync(writer, node, _stop.Token)));
+        }
+    }
+
+    private async Task WriteAsync(int writer, int startNode, CancellationToken ct)
+    {
+        var node = startNode;
+        var token = Tokens[startNode];
         TeamCommsConnection? connection = null;
         for (var n = 0; !ct.IsCancellationRequested; n++)
         {

@@ -16,6 +16,7 @@ public sealed class NatsCluster : IAsyncDisposable
     private readonly Process?[] _processes = new Process?[3];
     private readonly int[] _clientPorts = new int[3];
     private readonly int[] _routePorts = new int[3];
+    private readonly Queue<string>[] _logs = [new(), new(), new()];
 
     private NatsCluster(string root)
     {
@@ -62,7 +63,49 @@ public sealed class NatsCluster : IAsyncDisposable
             cluster.Start(i);
         }
         await cluster.WaitListeningAsync();
+        await cluster.WaitJetStreamReadyAsync();
         return cluster;
+    }
+
+    /// <summary>
+    /// Waits until the three servers formed one JetStream cluster that can place a 3-replica stream (on a loaded
+    /// machine that takes from a few seconds to a minute), so that the nodes' start-up retries do not run out.
+    /// </summary>
+    private async Task WaitJetStreamReadyAsync()
+    {
+        await using var nats = new NATS.Client.Core.NatsConnection(new NATS.Client.Core.NatsOpts
+        {
+            Url = string.Join(',', Urls),
+            AuthOpts = new NATS.Client.Core.NatsAuthOpts { Username = User, Password = Password },
+        });
+        var js = new NATS.Client.JetStream.NatsJSContext(nats);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(180);
+        while (true)
+        {
+            try
+            {
+                await js.CreateStreamAsync(new NATS.Client.JetStream.Models.StreamConfig("TC_READY", ["tc-ready.>"]) { NumReplicas = 3 });
+                await js.DeleteStreamAsync("TC_READY");
+                return;
+            }
+            catch (Exception ex) when (ex is NATS.Client.Core.NatsException or TimeoutException && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(500);
+            }
+            catch (Exception ex) when (ex is NATS.Client.Core.NatsException or TimeoutException)
+            {
+                throw new TimeoutException("the NATS cluster did not form within 180 s: " + ex.Message + "\n" + string.Join('\n', Log(0).TakeLast(20)), ex);
+            }
+        }
+    }
+
+    /// <summary>The last lines a server printed (for failure messages).</summary>
+    public IReadOnlyList<string> Log(int i)
+    {
+        lock (_logs)
+        {
+            return [.. _logs[i]];
+        }
     }
 
     public void Start(int i)
@@ -85,11 +128,27 @@ public sealed class NatsCluster : IAsyncDisposable
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add(config);
         var process = Process.Start(psi)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, e) => Keep(i, e.Data);
+        process.ErrorDataReceived += (_, e) => Keep(i, e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _processes[i] = process;
+    }
+
+    private void Keep(int i, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        lock (_logs)
+        {
+            _logs[i].Enqueue(line);
+            if (_logs[i].Count > 200)
+            {
+                _logs[i].Dequeue();
+            }
+        }
     }
 
     public int Pid(int i) => _processes[i]!.Id;
