@@ -32,6 +32,10 @@ internal sealed partial class ClusterEngine : IAsyncDisposable
             ReconnectWaitMax = TimeSpan.FromSeconds(2),
             ConnectTimeout = TimeSpan.FromSeconds(3),
             RequestTimeout = TimeSpan.FromSeconds(3),
+            // A server that stops answering (paused, partitioned) is noticed in about 6 s, not the default 4 min, and
+            // the connection moves to another server of the cluster.
+            PingInterval = TimeSpan.FromSeconds(2),
+            MaxPingOut = 3,
             RetryOnInitialConnect = true,
             AuthOpts = new NatsAuthOpts
             {

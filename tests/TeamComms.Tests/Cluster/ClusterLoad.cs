@@ -36,21 +36,21 @@ internal sealed class ClusterLoad : IAsyncDisposable
     public double Now => _clock.Elapsed.TotalSeconds;
 
     /// <summary>Creates three users and <paramref name="roomCount"/> rooms they all belong to, and starts <paramref name="writers"/> writers spread over the nodes.</summary>
-    public static async Task<ClusterLoad> StartAsync(ClusterHarness cluster, TeamCommsHttpClient admin, int roomCount = 3, int writers = 6)
+    public static async Task<ClusterLoad> StartAsync(ClusterHarness cluster, TeamCommsHttpClient admin, int roomCount = 3, int writers = 6, string users = "writer")
     {
         var tokens = new List<string>();
         for (var u = 0; u < 3; u++)
         {
-            await admin.CreateUserAsync($"writer{u}", $"Writer {u}", password: $"writer-password-{u}");
+            await admin.CreateUserAsync($"{users}{u}", $"Writer {u}", password: $"writer-password-{u}");
             using var http = new TeamCommsHttpClient(cluster.Url(u));
-            tokens.Add((await http.LoginAsync($"writer{u}", $"writer-password-{u}")).AccessToken);
+            tokens.Add((await http.LoginAsync($"{users}{u}", $"writer-password-{u}")).AccessToken);
         }
         var rooms = new List<string>();
         await using (var owner = await ClusterBasicsTests.ConnectEventuallyAsync(cluster.Url(0), tokens[0]))
         {
             for (var r = 0; r < roomCount; r++)
             {
-                rooms.Add(await owner.CreateRoomAsync($"load{r}", invite: ["writer1@proc.test", "writer2@proc.test"]));
+                rooms.Add(await owner.CreateRoomAsync($"load{r}", invite: [$"{users}1@proc.test", $"{users}2@proc.test"]));
             }
         }
         for (var u = 1; u < 3; u++)
