@@ -99,6 +99,17 @@ public sealed class NatsCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>Deletes a stream (simulates JetStream losing it).</summary>
+    public async Task DeleteStreamAsync(string stream)
+    {
+        await using var nats = new NATS.Client.Core.NatsConnection(new NATS.Client.Core.NatsOpts
+        {
+            Url = string.Join(',', Urls),
+            AuthOpts = new NATS.Client.Core.NatsAuthOpts { Username = User, Password = Password },
+        });
+        await new NATS.Client.JetStream.NatsJSContext(nats).DeleteStreamAsync(stream);
+    }
+
     /// <summary>The last lines a server printed (for failure messages).</summary>
     public IReadOnlyList<string> Log(int i)
     {
