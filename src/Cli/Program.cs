@@ -257,11 +257,13 @@ users.Subcommands.Add(usersList);
 users.Subcommands.Add(usersSetupLink);
 admin.Subcommands.Add(users);
 admin.Subcommands.Add(FederationCommands.Build(configOption, jsonOption));
+ModerationCommands.Add(admin, configOption, jsonOption);
 admin.Subcommands.Add(BackupCommands.Backup(configOption));
 admin.Subcommands.Add(BackupCommands.Keys(configOption));
 root.Subcommands.Add(admin);
 root.Subcommands.Add(EscrowCommands.Escrow());
 root.Subcommands.Add(EscrowCommands.Keys());
 DirectoryCommands.Add(root, admin, users, rooms, configOption, jsonOption);
+root.Subcommands.Add(ComplianceCommands.Approvals(configOption, jsonOption));
 
 return await root.Parse(args).InvokeAsync();

@@ -81,6 +81,37 @@ public enum ErrorCode
     RequestReplayed = 36,
     /// <summary>Federation: an event or batch fails verification (id, content hash, chain, order or origin).</summary>
     EventInvalid = 37,
+    /// <summary>The edit or delete window the company sets for one's own messages has passed.</summary>
+    EditWindowClosed = 38,
+    /// <summary>The related or referenced event does not exist in this room (or its content is gone).</summary>
+    UnknownEvent = 39,
+    /// <summary>A relation (<c>rel</c>) is not allowed here: wrong kind of target, a thread inside a thread, a second identical reaction.</summary>
+    InvalidRelation = 40,
+    /// <summary>The room's content rules do not allow this attachment type.</summary>
+    AttachmentTypeNotAllowed = 41,
+    /// <summary>The attachment is larger than the room's content rules allow.</summary>
+    AttachmentTooLarge = 42,
+    /// <summary>The room's link policy does not allow a link in the message. The message names the link.</summary>
+    LinkNotAllowed = 43,
+    /// <summary>The poll is closed.</summary>
+    PollClosed = 44,
+    /// <summary>No such attachment, or it is not yours to post or read.</summary>
+    UnknownAttachment = 45,
+    /// <summary>A signed download link is malformed, forged or expired.</summary>
+    LinkExpired = 46,
+    /// <summary>
+    /// The action would let one person hold roles that must stay apart (security officer and compliance officer), or
+    /// the caller holds both and the server refuses the action that would combine them. The message names the roles.
+    /// </summary>
+    RoleConflict = 47,
+    /// <summary>The approval request expired before a second officer decided it; nothing was changed. File a new request.</summary>
+    ApprovalExpired = 48,
+    /// <summary>The approval request was already decided (approved, rejected, cancelled or superseded); nothing was changed.</summary>
+    ApprovalClosed = 49,
+    /// <summary>The value is not an age X25519 recipient (<c>age1…</c>), or names a recipient the request does not allow.</summary>
+    InvalidRecipient = 50,
+    /// <summary>The compliance officer has no approved age recipient registered, so an export cannot be encrypted to them.</summary>
+    NoExportRecipient = 51,
 }
 
 /// <summary>Names and HTTP statuses of <see cref="ErrorCode"/> values.</summary>
@@ -118,8 +149,12 @@ public static class ErrorCodes
         ErrorCode.Forbidden or ErrorCode.NotMember or ErrorCode.AccountDisabled or ErrorCode.PolicyViolation
             or ErrorCode.NotInvited or ErrorCode.RoomArchived or ErrorCode.FederationRefused => 403,
         ErrorCode.NotFound or ErrorCode.UnknownRoom or ErrorCode.UnknownUser => 404,
-        ErrorCode.Conflict or ErrorCode.AlreadyMember => 409,
-        ErrorCode.FrameTooLarge or ErrorCode.ContentTooLarge => 413,
+        ErrorCode.Conflict or ErrorCode.AlreadyMember or ErrorCode.RoleConflict or ErrorCode.ApprovalExpired
+            or ErrorCode.ApprovalClosed or ErrorCode.NoExportRecipient => 409,
+        ErrorCode.FrameTooLarge or ErrorCode.ContentTooLarge or ErrorCode.AttachmentTooLarge => 413,
+        ErrorCode.UnknownEvent or ErrorCode.UnknownAttachment => 404,
+        ErrorCode.AttachmentTypeNotAllowed => 415,
+        ErrorCode.LinkExpired or ErrorCode.EditWindowClosed or ErrorCode.LinkNotAllowed => 403,
         ErrorCode.RateLimited => 429,
         ErrorCode.StorageFull => 507,
         ErrorCode.StorageUnavailable or ErrorCode.Unavailable or ErrorCode.FederationPending => 503,

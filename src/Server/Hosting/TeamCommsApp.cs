@@ -8,11 +8,13 @@ using TeamComms.Server.Admin;
 using TeamComms.Server.Api;
 using TeamComms.Server.Connections;
 using TeamComms.Server.CompanyDirectory;
+using TeamComms.Server.Compliance;
 using TeamComms.Server.Federation;
 using TeamComms.Server.FanOut;
 using TeamComms.Server.Keys;
 using TeamComms.Server.Rooms;
 using TeamComms.Server.Storage;
+using TeamComms.Server.Workplace;
 
 namespace TeamComms.Server.Hosting;
 
@@ -59,6 +61,8 @@ public static class TeamCommsApp
         FederationEndpoints.Map(app);
         KeyEndpoints.Map(app);
         DirectoryApi.Map(app);
+        app.MapTeamCommsWorkplace();
+        ComplianceServiceCollectionExtensions.MapTeamCommsCompliance(app);
         app.Lifetime.ApplicationStopped.Register(() =>
         {
             // Order matters: stop taking appends (the log drains its queue), stop dispatching, then close RocksDB.

@@ -8,12 +8,14 @@ using TeamComms.Server.Api;
 using TeamComms.Server.Cluster;
 using TeamComms.Server.Connections;
 using TeamComms.Server.CompanyDirectory;
+using TeamComms.Server.Compliance;
 using TeamComms.Server.Federation;
 using TeamComms.Server.FanOut;
 using TeamComms.Server.Keys;
 using TeamComms.Server.Storage.Encryption;
 using TeamComms.Server.Rooms;
 using TeamComms.Server.Storage;
+using TeamComms.Server.Workplace;
 
 namespace TeamComms.Server.Hosting;
 
@@ -70,14 +72,17 @@ public static class TeamCommsServiceCollectionExtensions
             sp.GetRequiredService<ServerMetrics>(),
             sp.GetRequiredService<ILogger<LocalRoomLog>>(),
             sp.GetService<IRoomPolicy>(),
-            sp.GetService<IRoomFederation>()));
+            sp.GetService<IRoomFederation>(),
+            sp.GetService<IRoomWorkplace>()));
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<AccountService>();
         services.AddSingleton<ClientCalls>();
         services.AddSingleton<ConnectionServices>();
         services.AddHostedService<TeamCommsLifecycle>();
         services.AddTeamCommsDirectory(configuration);
+        services.AddTeamCommsCompliance(configuration);
         services.AddTeamCommsFederation(configuration);
+        services.AddTeamCommsWorkplace(configuration);
         services.AddTeamCommsCluster(configuration);
         services.ConfigureHttpJsonOptions(o =>
         {
