@@ -26,8 +26,16 @@ public sealed class ClusterHarness : IAsyncDisposable
         {
             harness._env[i] = harness.Environment(i, extra);
         }
-        // Start them together, as an operator's systemd would: the first to claim creates the admin.
-        await Task.WhenAll(Enumerable.Range(0, nodes).Select(harness.StartNodeAsync));
+        try
+        {
+            // Start them together, as an operator's systemd would: the first to claim creates the admin.
+            await Task.WhenAll(Enumerable.Range(0, nodes).Select(harness.StartNodeAsync));
+        }
+        catch
+        {
+            await harness.DisposeAsync(); // no nats-server or node outlives a failed start
+            throw;
+        }
         return harness;
     }
 

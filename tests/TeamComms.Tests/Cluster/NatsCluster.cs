@@ -62,8 +62,16 @@ public sealed class NatsCluster : IAsyncDisposable
         {
             cluster.Start(i);
         }
-        await cluster.WaitListeningAsync();
-        await cluster.WaitJetStreamReadyAsync();
+        try
+        {
+            await cluster.WaitListeningAsync();
+            await cluster.WaitJetStreamReadyAsync();
+        }
+        catch
+        {
+            await cluster.DisposeAsync(); // no nats-server outlives a failed start
+            throw;
+        }
         return cluster;
     }
 
