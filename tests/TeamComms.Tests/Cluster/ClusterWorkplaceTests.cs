@@ -1,6 +1,7 @@
 using TeamComms.Client;
 using TeamComms.Protocol;
 using TeamComms.Protocol.Events;
+using TeamComms.Protocol.Frames;
 
 namespace TeamComms.Tests.Cluster;
 
@@ -68,6 +69,90 @@ public sealed class ClusterWorkplaceTests
         var send = await Assert.ThrowsAsync<TeamCommsException>(() =>
             aliceOn2.SendAttachmentAsync(room, new UploadedAttachment(new string('a', 32), "image/png", 3), "x.png"));
         Assert.Equal(ErrorCode.ClusterUnsupported, send.Code);
+    }
+
+    [Fact]
+    public async Task PollCloser_RunsOnExactlyOneNode_AndMovesWhenItsNodeDies()
+    {
+        await using var cluster = await ClusterHarness.StartAsync();
+        using var admin = await cluster.AdminAsync(0);
+        await admin.CreateUserAsync("alice", "Alice", password: "alice-password-1");
+        using var aliceHttp = new TeamCommsHttpClient(cluster.Url(0));
+        var aliceLogin = await aliceHttp.LoginAsync("alice", "alice-password-1");
+
+        var holder = await SingleHolderAsync(cluster, "poll-closer");
+        var other = (holder + 1) % 3;
+        string room;
+        AckFrame poll;
+        await using (var alice = await ClusterBasicsTests.ConnectEventuallyAsync(cluster.Url(other), aliceLogin.AccessToken))
+        {
+            room = await alice.CreateRoomAsync("Lunch");
+            // Closes in 25 s (wall clock: the nodes are processes): after its lease has moved.
+            poll = await alice.SendPollAsync(room, "Pizza?", [("y", "Yes"), ("n", "No")],
+                closesAt: DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 25_000);
+        }
+
+        await cluster.KillNodeAsync(holder);
+        var next = await SingleHolderAsync(cluster, "poll-closer");
+        Assert.NotEqual(holder, next);
+
+        // The survivor that took the lease over closes the poll: one final poll.results, the same on both survivors.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        var survivors = Enumerable.Range(0, 3).Where(i => i != holder).ToList();
+        while (true)
+        {
+            var closedOn = new List<int>();
+            foreach (var i in survivors)
+            {
+                await using var c = await ClusterBasicsTests.ConnectEventuallyAsync(cluster.Url(i), aliceLogin.AccessToken);
+                var finals = (await ClusterAssert.FullHistoryAsync(c, room))
+                    .Where(e => e.Type == WorkplaceEventTypes.PollResults && e.ContentMap.GetValueOrDefault("closed") is true).ToList();
+                Assert.True(finals.Count <= 1, $"node {i + 1} has {finals.Count} closing results");
+                if (finals.Count == 1)
+                {
+                    closedOn.Add(i);
+                }
+            }
+            if (closedOn.Count == survivors.Count)
+            {
+                break;
+            }
+            Assert.True(DateTime.UtcNow < deadline, "the poll was not closed by the node that took the lease over");
+            await Task.Delay(500);
+        }
+        await ClusterAssert.IdenticalLogsAsync(cluster, admin, [room], [aliceLogin.AccessToken]);
+        _ = poll;
+    }
+
+    /// <summary>Waits until exactly one live node reports holding <paramref name="lease"/> in /metrics; returns it.</summary>
+    private static async Task<int> SingleHolderAsync(ClusterHarness cluster, string lease)
+    {
+        using var http = new HttpClient();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            var holders = new List<int>();
+            for (var i = 0; i < cluster.Nodes.Length; i++)
+            {
+                if (cluster.Nodes[i] is null)
+                {
+                    continue;
+                }
+                var text = await http.GetStringAsync(new Uri(cluster.Url(i), "/metrics"));
+                if (text.Split('\n').Any(l => l.StartsWith("teamcomms_cluster_singleton_held{", StringComparison.Ordinal)
+                    && l.Contains($"lease=\"{lease}\"", StringComparison.Ordinal) && l.TrimEnd().EndsWith(" 1", StringComparison.Ordinal)))
+                {
+                    holders.Add(i);
+                }
+            }
+            Assert.True(holders.Count <= 1, $"{lease} held by nodes {string.Join(",", holders.Select(h => h + 1))} at once");
+            if (holders.Count == 1)
+            {
+                return holders[0];
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"no node took the {lease} lease");
+            await Task.Delay(200);
+        }
     }
 
     private static async Task JoinEventuallyAsync(TeamCommsConnection c, string room) =>
