@@ -90,6 +90,13 @@ export function TimelineView({ store, room, timeline }: { store: ClientStore; ro
     lastCount.current = events.length;
   }, [events.length]);
 
+  // Sending a message shows it: the view goes to the bottom.
+  const pendingCount = useRef(pending.length);
+  useEffect(() => {
+    if (pending.length > pendingCount.current) jump();
+    pendingCount.current = pending.length;
+  }, [pending.length]);
+
   useEffect(() => {
     const el = scroller.current;
     if (!el) return;
