@@ -41,6 +41,18 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      {
+        // Measurements for docs/benchmarks.md, not tests: `npx vitest run --project bench` (never part of test.sh).
+        extends: true,
+        test: {
+          name: 'bench',
+          include: ['bench/**/*.measure.ts'],
+          environment: 'node',
+          fileParallelism: false,
+          testTimeout: 1_800_000,
+          hookTimeout: 1_800_000,
+        },
+      },
     ],
   },
 });
