@@ -82,6 +82,7 @@ export function sortRooms(rooms: Iterable<RoomSummary>): RoomSummary[] {
     const ai = a.membership === 'invite' ? 1 : 0;
     const bi = b.membership === 'invite' ? 1 : 0;
     if (ai !== bi) return bi - ai;
+    if (a.archived !== b.archived) return a.archived ? 1 : -1;
     if (a.head_ts !== b.head_ts) return a.head_ts > b.head_ts ? -1 : 1;
     return a.room_id < b.room_id ? -1 : 1;
   });
@@ -207,7 +208,12 @@ export class ClientStore {
 
   async refreshRooms(): Promise<void> {
     try {
-      const list = await this.connection.call<Record<string, unknown>[]>('rooms.list', {});
+      // Archived rooms are listed only when asked for (§13.1); they stay readable, at the end of the list.
+      const [active, archived] = await Promise.all([
+        this.connection.call<Record<string, unknown>[]>('rooms.list', {}),
+        this.connection.call<Record<string, unknown>[]>('rooms.list', { archived: true }).catch(() => []),
+      ]);
+      const list = [...active, ...archived];
       batch(() => {
         this.rooms.value = new Map(list.map((r) => { const s = toSummary(r); return [s.room_id, s]; }));
         this.roomsLoaded.value = true;
