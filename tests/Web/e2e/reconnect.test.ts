@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { launchChromium, newPage, Server, signIn } from './harness';
 import { WsClient } from './wsclient';
+import { decodeFrames } from '../../../src/Web/src/shared/codec';
 
 // The connection is cut at the server (a restart), not with setOffline (which leaves WebSockets open). The banner
 // shows after a few seconds offline (Playwright's clock), and after the reconnect the timeline has every message
@@ -29,6 +30,17 @@ describe('reconnect', () => {
 
   it('shows the banner while the server is down and resumes without a gap', async () => {
     const { page, context, problems } = await newPage(browser);
+    // Every Hello the page sends and every Welcome it gets, decoded.
+    const hellos: unknown[][] = [];
+    const welcomes: unknown[][] = [];
+    page.on('websocket', (ws) => {
+      ws.on('framesent', (f) => {
+        if (typeof f.payload !== 'string') for (const fr of decodeFrames(new Uint8Array(f.payload))) if (fr[0] === 1) hellos.push(fr);
+      });
+      ws.on('framereceived', (f) => {
+        if (typeof f.payload !== 'string') for (const fr of decodeFrames(new Uint8Array(f.payload))) if (fr[0] === 64) welcomes.push(fr);
+      });
+    });
     await page.clock.install();
     await signIn(page, server, 'bob');
     await page.getByRole('navigation', { name: 'Rooms' }).getByRole('button', { name: /^Ops/ }).click();
@@ -58,6 +70,15 @@ describe('reconnect', () => {
     await page.clock.runFor(60_000);
     await log.getByText('while away 5').waitFor();
     await banner.waitFor({ state: 'detached' });
+
+    // It resumed: the second Hello carried the last resume token, and the server accepted it (Welcome echoes it).
+    expect(hellos.length).toBeGreaterThanOrEqual(2);
+    expect(hellos[0][3]).toBeNull();
+    const resume = hellos[hellos.length - 1][3] as Uint8Array;
+    expect(resume).toBeInstanceOf(Uint8Array);
+    expect(welcomes[welcomes.length - 1][4]).toEqual(resume);
+    // The token never travels in a URL.
+    expect(page.url()).not.toContain('tc_');
 
     const seqs = await log.locator('li[data-seq]').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.seq)));
     for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe(seqs[i - 1] + 1);
