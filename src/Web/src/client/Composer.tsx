@@ -3,6 +3,7 @@
 import { useRef, useState } from 'preact/hooks';
 import { t } from '../shared/i18n';
 import { errorText, type ClientStore, type RoomSummary } from './store';
+import { UrgentForm } from './Attention';
 
 /** True when this keydown should send the message. */
 export function isSendKey(e: Pick<KeyboardEvent, 'key' | 'shiftKey' | 'isComposing' | 'keyCode' | 'altKey' | 'ctrlKey' | 'metaKey'>): boolean {
@@ -16,6 +17,7 @@ export function Composer({ store, room }: { store: ClientStore; room: RoomSummar
   const [error, setError] = useState<string | null>(null);
   const [uploading, setUploading] = useState(0);
   const [pollOpen, setPollOpen] = useState(false);
+  const [urgentOpen, setUrgentOpen] = useState(false);
   const fileInput = useRef<HTMLInputElement>(null);
   const send = () => {
     const body = text.trim();
@@ -63,6 +65,7 @@ export function Composer({ store, room }: { store: ClientStore; room: RoomSummar
   return (
     <div class="composer-wrap" onDragOver={(e) => e.preventDefault()} onDrop={onDrop}>
       {pollOpen && <PollForm store={store} room={room} onDone={() => setPollOpen(false)} />}
+      {urgentOpen && <UrgentForm store={store} room={room} onDone={() => setUrgentOpen(false)} />}
       <form class="composer" onSubmit={(e) => { e.preventDefault(); send(); }}>
         <label for={id} class="visually-hidden">{t('composer.label', { room: store.roomLabel(room) })}</label>
         <textarea
@@ -79,6 +82,7 @@ export function Composer({ store, room }: { store: ClientStore; room: RoomSummar
           onChange={(e) => { void sendFiles([...(e.currentTarget.files ?? [])]); e.currentTarget.value = ''; }} />
         <button type="button" onClick={() => fileInput.current?.click()} aria-label={t('composer.attach')}>📎</button>
         <button type="button" onClick={() => setPollOpen(!pollOpen)} aria-expanded={pollOpen} aria-label={t('poll.create')}>📊</button>
+        <button type="button" onClick={() => setUrgentOpen(!urgentOpen)} aria-expanded={urgentOpen} aria-label={t('urgent.title')}>❗</button>
         <button class="primary" type="submit">{t('composer.send')}</button>
       </form>
       {uploading > 0 && <p role="status" class="muted">{t('file.uploading', { n: uploading })}</p>}

@@ -9,6 +9,7 @@ import type { ClientStore, PendingMessage, RoomSummary } from './store';
 import type { Timeline } from './timeline';
 import { aggregate, displayBody, idOf as idOfEvent, type Aggregate } from './relations';
 import { Attachments, MessageActions, Poll, Reactions, ThreadSummary } from './MessageParts';
+import { AckControls, Receipts } from './Attention';
 
 const ESTIMATE = 52; // px: a one-line message with its header; measured heights replace it
 const OVERSCAN = 600; // px rendered above and below the viewport
@@ -243,8 +244,10 @@ function EventItem({ store, room, agg, event: e, prev, index, size }: { store: C
               ? <Poll store={store} room={room} event={e} agg={agg} />
               : <div class="body" dir="auto">{body}{edited && <span class="muted"> {t('msg.edited')}</span>}</div>}
           {body !== null && <Attachments store={store} event={e} />}
+          {body !== null && <AckControls store={store} event={e} />}
           <Reactions store={store} room={room} event={e} agg={agg} />
           <ThreadSummary store={store} room={room} event={e} agg={agg} />
+          {mine && e.type === 'message' && body !== null && <Receipts store={store} room={room} event={e} />}
           <MessageActions store={store} room={room} event={e} agg={agg} />
         </>
       ) : (

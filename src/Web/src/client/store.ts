@@ -10,6 +10,7 @@ import { pageTitle } from '../shared/format';
 import { ProtocolError } from '../shared/protocol';
 import { Timeline, type HistoryPage } from './timeline';
 import { Notifier } from './notifier';
+import { loadPendingAlerts, noteAlertEvent, pendingAlerts } from './Attention';
 
 export interface RoomSummary {
   room_id: string;
@@ -56,7 +57,7 @@ export interface RoomSettings {
   attachments: { max_bytes?: number | bigint; types?: string[] } | null;
 }
 
-export type View = 'room' | 'directory' | 'sessions' | 'settings' | 'create-room';
+export type View = 'room' | 'directory' | 'sessions' | 'settings' | 'create-room' | 'incident';
 
 export function toSummary(r: Record<string, unknown>): RoomSummary {
   return {
@@ -159,6 +160,7 @@ export class ClientStore {
     this.limits.value = limits;
     await this.refreshRooms();
     if (this.me.value === null) void this.loadMe();
+    void loadPendingAlerts(this);
     if (!resumed) {
       // A fresh connection (first connect, or the server refused the resume token): catch up the open timelines.
       for (const t of this.timelines.values()) void t.catchUp();
@@ -168,6 +170,7 @@ export class ClientStore {
   }
 
   private onEvent(e: RoomEvent): void {
+    if (e.type === 'message') noteAlertEvent(this, e);
     const t = this.timelines.get(e.room);
     if (t) t.add(e);
     const rooms = this.rooms.value;
@@ -537,6 +540,7 @@ export class ClientStore {
 
   private async endSession(reason: string | null): Promise<void> {
     this.stop();
+    pendingAlerts.value = [];
     await deleteLocalData();
     clearSession();
     this.signedOutReason.value = reason;
