@@ -13,6 +13,7 @@ using TeamComms.Server.Keys;
 using TeamComms.Server.Storage.Encryption;
 using TeamComms.Server.Rooms;
 using TeamComms.Server.Storage;
+using TeamComms.Server.Workplace;
 
 namespace TeamComms.Server.Hosting;
 
@@ -69,7 +70,8 @@ public static class TeamCommsServiceCollectionExtensions
             sp.GetRequiredService<ServerMetrics>(),
             sp.GetRequiredService<ILogger<LocalRoomLog>>(),
             sp.GetService<IRoomPolicy>(),
-            sp.GetService<IRoomFederation>()));
+            sp.GetService<IRoomFederation>(),
+            sp.GetService<IRoomWorkplace>()));
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<AccountService>();
         services.AddSingleton<ClientCalls>();
@@ -77,6 +79,7 @@ public static class TeamCommsServiceCollectionExtensions
         services.AddHostedService<TeamCommsLifecycle>();
         services.AddTeamCommsDirectory(configuration);
         services.AddTeamCommsFederation(configuration);
+        services.AddTeamCommsWorkplace(configuration);
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
