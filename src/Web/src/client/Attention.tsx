@@ -200,13 +200,15 @@ export function IncidentView({ store }: { store: ClientStore }) {
 export function UrgentForm({ store, room, onDone }: { store: ClientStore; room: RoomSummary | null; onDone?: () => void }) {
   const [body, setBody] = useState('');
   const [company, setCompany] = useState(room === null);
+  // In an announcement room, a post that requires acknowledgement need not be urgent (§15.2).
+  const [urgent, setUrgent] = useState(room?.kind !== 'announcement');
   const [error, setError] = useState<string | null>(null);
   const [sent, setSent] = useState(false);
   const submit = async (e: Event) => {
     e.preventDefault();
     setError(null);
     try {
-      await store.connection.call('alerts.send', company ? { company: true, body: body.trim(), urgent: true } : { room: room!.room_id, body: body.trim(), urgent: true });
+      await store.connection.call('alerts.send', company ? { company: true, body: body.trim(), urgent: true } : { room: room!.room_id, body: body.trim(), urgent });
       setBody('');
       setSent(true);
       onDone?.();
@@ -217,6 +219,9 @@ export function UrgentForm({ store, room, onDone }: { store: ClientStore; room: 
   return (
     <form class="form urgent-form" onSubmit={submit} aria-label={t('urgent.title')}>
       <label>{t('urgent.body')}<textarea rows={2} value={body} onInput={(e) => setBody(e.currentTarget.value)} required dir="auto" /></label>
+      {room?.kind === 'announcement' && !company && (
+        <label class="check"><input type="checkbox" checked={urgent} onChange={(e) => setUrgent(e.currentTarget.checked)} />{t('urgent.urgent')}</label>
+      )}
       {room !== null && <label class="check"><input type="checkbox" checked={company} onChange={(e) => setCompany(e.currentTarget.checked)} />{t('urgent.company')}</label>}
       <button class="primary" type="submit">{t('urgent.send')}</button>
       {sent && <p role="status">{t('urgent.sent')}</p>}
