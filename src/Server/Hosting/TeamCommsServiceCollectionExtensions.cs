@@ -7,6 +7,7 @@ using TeamComms.Server.Accounts;
 using TeamComms.Server.Api;
 using TeamComms.Server.Connections;
 using TeamComms.Server.CompanyDirectory;
+using TeamComms.Server.Compliance;
 using TeamComms.Server.Federation;
 using TeamComms.Server.FanOut;
 using TeamComms.Server.Keys;
@@ -78,6 +79,7 @@ public static class TeamCommsServiceCollectionExtensions
         services.AddSingleton<ConnectionServices>();
         services.AddHostedService<TeamCommsLifecycle>();
         services.AddTeamCommsDirectory(configuration);
+        services.AddTeamCommsCompliance(configuration);
         services.AddTeamCommsFederation(configuration);
         services.AddTeamCommsWorkplace(configuration);
         services.ConfigureHttpJsonOptions(o =>
