@@ -37,6 +37,11 @@ export function SettingsView({ store }: { store: ClientStore }) {
   const n = store.notifier;
   const perm = n.permission.value;
   const snoozed = n.snoozedUntil.value > Date.now();
+  // Snooze here (desktop notifications) and on the server (its Notify decisions and push, where it offers them).
+  const snooze = (minutes: number) => {
+    n.snooze(minutes);
+    void store.connection.call('notifications.snooze', { minutes }).catch(() => undefined);
+  };
   return (
     <section class="page" aria-labelledby="settings-title">
       <h2 id="settings-title">{t('settings.title')}</h2>
@@ -48,9 +53,9 @@ export function SettingsView({ store }: { store: ClientStore }) {
       {perm === 'granted' && <p>{t('settings.notificationsOn')}</p>}
       <div class="row" role="group" aria-label={t('settings.snooze')}>
         <span>{t('settings.snooze')}:</span>
-        <button onClick={() => n.snooze(60)}>{t('settings.snooze1h')}</button>
-        <button onClick={() => n.snooze(480)}>{t('settings.snooze8h')}</button>
-        {snoozed && <button onClick={() => n.snooze(0)}>{t('settings.snoozeOff')}</button>}
+        <button onClick={() => snooze(60)}>{t('settings.snooze1h')}</button>
+        <button onClick={() => snooze(480)}>{t('settings.snooze8h')}</button>
+        {snoozed && <button onClick={() => snooze(0)}>{t('settings.snoozeOff')}</button>}
       </div>
       {snoozed && <p role="status">{t('settings.snoozedUntil', { time: formatDateTime(n.snoozedUntil.value) })}</p>}
       <h3>{t('urgent.broadcast')}</h3>
