@@ -218,8 +218,18 @@ function EventItem({ store, room, agg, event: e, prev, index, size }: { store: C
   const mine = e.sender === store.userId;
   const body = isMessage ? displayBody(agg, e) : null;
   const edited = agg.edits.has(String(idOfEvent(e)));
+  // The action buttons exist only while the message is hovered or holds focus: fewer nodes per item keeps
+  // scrolling through long timelines smooth.
+  const [active, setActive] = useState(false);
   return (
     <li
+      onMouseEnter={() => setActive(true)}
+      onMouseLeave={(ev) => { if (!(ev.currentTarget as HTMLElement).contains(document.activeElement)) setActive(false); }}
+      onFocusIn={() => setActive(true)}
+      onFocusOut={(ev) => {
+        const li = ev.currentTarget as HTMLElement;
+        if (!li.contains(ev.relatedTarget as Node | null) && !li.matches(':hover')) setActive(false);
+      }}
       data-key={keyOf(e)}
       data-seq={String(e.seq)}
       tabIndex={-1}
@@ -248,7 +258,7 @@ function EventItem({ store, room, agg, event: e, prev, index, size }: { store: C
           <Reactions store={store} room={room} event={e} agg={agg} />
           <ThreadSummary store={store} room={room} event={e} agg={agg} />
           {mine && e.type === 'message' && body !== null && <Receipts store={store} room={room} event={e} />}
-          <MessageActions store={store} room={room} event={e} agg={agg} />
+          {active && <MessageActions store={store} room={room} event={e} agg={agg} />}
         </>
       ) : (
         <div class="body">{systemText(store, e)}</div>
