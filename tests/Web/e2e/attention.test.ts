@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, newPage, Server, signIn } from '../e2e/harness';
-import { WsClient } from '../e2e/wsclient';
+import { launchChromium, newPage, Server, signIn } from './harness';
+import { WsClient } from './wsclient';
 
 // Receipts and an urgent acknowledgement between two browser contexts (issue 7b's calls through the UI).
 describe('receipts and urgent acknowledgement', () => {
