@@ -7,6 +7,10 @@ cd "$(dirname "$0")"
 need_apt=()
 command -v age >/dev/null 2>&1 || need_apt+=(age)
 command -v nats-server >/dev/null 2>&1 || need_apt+=(nats-server)
+# The web app's end-to-end tests drive Debian's Chromium; fonts-thai-tlwg gives the system a Thai fallback font.
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -d /usr/share/fonts/truetype/tlwg ] || need_apt+=(fonts-thai-tlwg)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "test.sh: installing ${need_apt[*]} from Debian's packages"
   SUDO=""
@@ -20,14 +24,22 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1
 export DOTNET_NOLOGO=1
 
 # Stage 1: everything but cluster mode's failure tests (a few minutes).
-echo "test.sh: stage 1 of 2: unit and integration tests"
+echo "test.sh: stage 1 of 3: unit and integration tests"
 dotnet test TeamComms.sln -c Release --logger "console;verbosity=normal" --filter "Stage!=cluster" "$@"
 
-# Stage 2: cluster mode (three nats-servers and three TeamComms nodes on loopback, killed and paused). Raft elections
+# Stage 2: the web app (src/Web): the server's Release build above ran `npm ci` and `vite build` there. Its tests
+# (tests/Web) are units in Vitest with happy-dom and end-to-end tests against the Release server in Chromium.
+echo "test.sh: stage 2 of 3: web app"
+if [ ! -f tests/Web/node_modules/.teamcomms-ci-stamp ] || [ tests/Web/package-lock.json -nt tests/Web/node_modules/.teamcomms-ci-stamp ]; then
+  (cd tests/Web && npm ci --no-audit --no-fund && touch node_modules/.teamcomms-ci-stamp)
+fi
+(cd tests/Web && npx vitest run --project unit --project e2e)
+
+# Stage 3: cluster mode (three nats-servers and three TeamComms nodes on loopback, killed and paused). Raft elections
 # cannot be shortened, so this stage takes several minutes. It needs nats-server >= 2.10.27: Debian trixie's, fetched
 # without touching the system's apt sources (bookworm's /usr/sbin/nats-server 2.9.10 is too old).
 if [ "${TEAMCOMMS_SKIP_CLUSTER_TESTS:-}" != "1" ]; then
-  echo "test.sh: stage 2 of 2: cluster mode"
+  echo "test.sh: stage 3 of 3: cluster mode"
   TEAMCOMMS_NATS_SERVER="$(scripts/fetch-nats-server.sh | tail -n1)"
   export TEAMCOMMS_NATS_SERVER
   dotnet test TeamComms.sln -c Release --no-build --logger "console;verbosity=normal" --filter "Stage=cluster" "$@"

@@ -15,6 +15,7 @@ using TeamComms.Server.Keys;
 using TeamComms.Server.Rooms;
 using TeamComms.Server.Storage;
 using TeamComms.Server.Workplace;
+using TeamComms.Server.Web;
 
 namespace TeamComms.Server.Hosting;
 
@@ -64,6 +65,7 @@ public static class TeamCommsApp
         app.MapTeamCommsWorkplace();
         ComplianceServiceCollectionExtensions.MapTeamCommsCompliance(app);
         AttentionEndpoints.Map(app);
+        WebAppHosting.Map(app);
         app.Lifetime.ApplicationStopped.Register(() =>
         {
             // Order matters: stop taking appends (the log drains its queue), stop dispatching, then close RocksDB.
