@@ -24,6 +24,7 @@ internal sealed class WorkplaceStartup(
 {
     private readonly CancellationTokenSource _stopping = new();
     private Task _leases = Task.CompletedTask;
+    private int _stopped;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -49,12 +50,22 @@ internal sealed class WorkplaceStartup(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (Interlocked.Exchange(ref _stopped, 1) == 0)
+        {
+            await _stopping.CancelAsync().ConfigureAwait(false);
+        }
         await _leases.ConfigureAwait(false);
         await retention.StopAsync().ConfigureAwait(false);
         await polls.StopAsync().ConfigureAwait(false);
         await compactor.StopAsync().ConfigureAwait(false);
     }
 
-    public void Dispose() => _stopping.Dispose();
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) == 0)
+        {
+            _stopping.Cancel();
+        }
+        _stopping.Dispose();
+    }
 }

@@ -14,6 +14,7 @@ internal sealed class AlertTimersLease(AlertTimers timers, ISingletonLeases leas
 
     private readonly CancellationTokenSource _stopping = new();
     private Task _running = Task.CompletedTask;
+    private int _stopped;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -22,11 +23,22 @@ internal sealed class AlertTimersLease(AlertTimers timers, ISingletonLeases leas
         return Task.CompletedTask;
     }
 
+    /// <summary>Releases the lease and stops the timers; a second stop (after a restart test disposed the host) does nothing.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (Interlocked.Exchange(ref _stopped, 1) == 0)
+        {
+            await _stopping.CancelAsync().ConfigureAwait(false);
+        }
         await _running.ConfigureAwait(false);
     }
 
-    public void Dispose() => _stopping.Dispose();
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) == 0)
+        {
+            _stopping.Cancel();
+        }
+        _stopping.Dispose();
+    }
 }
