@@ -54,6 +54,7 @@ public static class TeamCommsApp
         app.Map("/v1/ws", WebSocketEndpoint.HandleAsync);
         AccountEndpoints.Map(app);
         AdminEndpoints.Map(app);
+        AdminConsole.ConsoleEndpoints.Map(app);
         MetricsEndpoint.Map(app);
         ProvisioningEndpoints.Map(app);
         FederationEndpoints.Map(app);

@@ -1,0 +1,41 @@
+using TeamComms.Server.Accounts;
+using TeamComms.Server.CompanyDirectory;
+
+namespace TeamComms.Server.AdminConsole;
+
+/// <summary>
+/// Which admin-console sections each company role may use. The endpoints enforce the same role lists (most through
+/// <see cref="Access"/>); <c>GET /v1/admin/console</c> hands this table to the console so that it shows a signed-in
+/// user only the screens the server will serve them.
+/// </summary>
+internal static class ConsoleAccess
+{
+    /// <summary>Reading the user list and a user's details: people management, and security officers who wipe devices.</summary>
+    public static string[] UserReaders => [CompanyRoles.Admin, CompanyRoles.Hr, CompanyRoles.SecurityOfficer];
+
+    /// <summary>Server figures, backup and escrow status: admins and security officers (never a secret).</summary>
+    public static string[] Operators => [CompanyRoles.Admin, CompanyRoles.SecurityOfficer];
+
+    /// <summary>Section name → the roles that may use it. Order is the console's menu order.</summary>
+    public static IReadOnlyList<(string Section, string[] Roles)> Sections { get; } =
+    [
+        ("users", UserReaders),
+        ("users.edit", Access.People),
+        ("users.roles", Access.Admin),
+        ("users.devices", Access.Security),
+        ("users.import", Access.People),
+        ("rooms", Access.Admin),
+        ("roles", Access.People),
+        ("roles.edit", Access.Admin),
+        ("rules", Access.Admin),
+        ("policies", Access.Admin),
+        ("partners", Access.Admin),
+        ("scim", Access.Admin),
+        ("audit", Access.Auditors),
+        ("figures", Operators),
+    ];
+
+    /// <summary>The sections a user with <paramref name="roles"/> may use.</summary>
+    public static List<string> For(IReadOnlyCollection<string> roles) =>
+        Sections.Where(s => s.Roles.Any(roles.Contains)).Select(s => s.Section).ToList();
+}
