@@ -7,6 +7,10 @@ cd "$(dirname "$0")"
 need_apt=()
 command -v age >/dev/null 2>&1 || need_apt+=(age)
 command -v nats-server >/dev/null 2>&1 || need_apt+=(nats-server)
+# The web app's end-to-end tests drive Debian's Chromium; fonts-thai-tlwg gives the system a Thai fallback font.
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -d /usr/share/fonts/truetype/tlwg ] || need_apt+=(fonts-thai-tlwg)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "test.sh: installing ${need_apt[*]} from Debian's packages"
   SUDO=""
@@ -19,3 +23,10 @@ fi
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
 export DOTNET_NOLOGO=1
 dotnet test TeamComms.sln -c Release --logger "console;verbosity=normal" "$@"
+
+# The web app (src/Web): the server's Release build above ran `npm ci` and `vite build` there. Its tests (tests/Web)
+# are units in Vitest with happy-dom and end-to-end tests against the Release server in Chromium.
+if [ ! -f tests/Web/node_modules/.teamcomms-ci-stamp ] || [ tests/Web/package-lock.json -nt tests/Web/node_modules/.teamcomms-ci-stamp ]; then
+  (cd tests/Web && npm ci --no-audit --no-fund && touch node_modules/.teamcomms-ci-stamp)
+fi
+(cd tests/Web && npx vitest run)

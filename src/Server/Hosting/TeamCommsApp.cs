@@ -13,6 +13,7 @@ using TeamComms.Server.FanOut;
 using TeamComms.Server.Keys;
 using TeamComms.Server.Rooms;
 using TeamComms.Server.Storage;
+using TeamComms.Server.Web;
 
 namespace TeamComms.Server.Hosting;
 
@@ -60,6 +61,7 @@ public static class TeamCommsApp
         FederationEndpoints.Map(app);
         KeyEndpoints.Map(app);
         DirectoryApi.Map(app);
+        WebAppHosting.Map(app);
         app.Lifetime.ApplicationStopped.Register(() =>
         {
             // Order matters: stop taking appends (the log drains its queue), stop dispatching, then close RocksDB.
