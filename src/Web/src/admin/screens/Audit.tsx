@@ -92,9 +92,10 @@ export function AuditScreen() {
   }
 
   const v = verify.data;
-  const text = (f: keyof AuditFilters, label: string, type = 'text') => (
+  const text = (f: keyof AuditFilters, label: string, type: 'text' | 'datetime-local' = 'text') => (
     <Field id={`audit-${f}`} label={label}>
-      <input id={`audit-${f}`} type={type} value={form[f]} onInput={(e) => setForm({ ...form, [f]: e.currentTarget.value })} />
+      {/* Preact's input typing is a union per type; one helper serves text and datetime-local inputs. */}
+      <input id={`audit-${f}`} type={type as 'text'} value={form[f]} onInput={(e) => setForm({ ...form, [f]: e.currentTarget.value })} />
     </Field>
   );
   return (

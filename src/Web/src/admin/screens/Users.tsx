@@ -277,9 +277,10 @@ function CreateUser({ onCreated, canRoles }: { onCreated: () => void; canRoles: 
       onCreated();
     }
   }
-  const input = (f: keyof typeof empty, label: string, type = 'text', required = false) => (
+  const input = (f: keyof typeof empty, label: string, type: 'text' | 'email' | 'password' = 'text', required = false) => (
     <Field id={`create-${f}`} label={label}>
-      <input id={`create-${f}`} type={type} required={required} value={form[f]} autocomplete={type === 'password' ? 'new-password' : 'off'}
+      {/* Preact's input typing is a union per type; one helper serves text, e-mail and password inputs. */}
+      <input id={`create-${f}`} type={type as 'text'} required={required} value={form[f]} autocomplete={type === 'password' ? 'new-password' : 'off'}
         onInput={(e) => setForm({ ...form, [f]: e.currentTarget.value })} />
     </Field>
   );

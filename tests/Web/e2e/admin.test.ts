@@ -1,0 +1,144 @@
+// The admin console in Chromium against the real server: sign-in, the users screen (last login, filters, create),
+// sections per role, the live rule preview, deactivation of a user whose client page is open (the page is wiped and
+// signed out), and an axe scan of the users page at WCAG 2.1 A and AA.
+import AxeBuilder from '@axe-core/playwright';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_PASSWORD, launchChromium, newPage, Server, signIn } from './harness';
+
+async function adminSignIn(page: Page, server: Server, username = 'admin', password = ADMIN_PASSWORD): Promise<void> {
+  await page.goto(server.baseUrl + '/admin');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('navigation', { name: 'Admin sections' }).waitFor();
+}
+
+function row(page: Page, userId: string) {
+  return page.locator(`tr[data-user="${userId}"]`);
+}
+
+describe('admin console', () => {
+  let server: Server;
+  let browser: Browser;
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    server = await Server.start();
+    browser = await launchChromium();
+    const admin = await server.admin();
+    for (const [username, name, department] of [['ann', 'Ann Nurse', 'Nursing'], ['neville', 'Neville Never', 'Kitchen'], ['carol', 'Carol Client', 'Sales']]) {
+      ids[username] = (await server.api<{ user: { user_id: string } }>('POST', '/v1/admin/users', admin,
+        { username, display_name: name, department, password: `${username}-password-1` })).user.user_id;
+    }
+    ids.hana = (await server.api<{ user: { user_id: string } }>('POST', '/v1/admin/users', admin,
+      { username: 'hana', display_name: 'Hana HR', roles: ['hr'], password: 'hana-password-1' })).user.user_id;
+    await server.login('ann', 'ann-password-1');
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.dispose();
+  });
+
+  it('lists users with last login and filters, creates a user, and the users page passes axe (WCAG 2.1 A/AA)', async () => {
+    const { context, page, problems } = await newPage(browser);
+    await adminSignIn(page, server);
+    await page.getByRole('link', { name: 'Users' }).click();
+    await row(page, ids.ann).waitFor();
+    await expect.poll(() => row(page, ids.neville).locator('td').last().textContent()).toBe('Never');
+    expect(await row(page, ids.ann).locator('td').last().locator('time').count()).toBe(1);
+
+    await page.getByLabel('Never logged in').check();
+    await row(page, ids.ann).waitFor({ state: 'detached' });
+    await row(page, ids.neville).waitFor();
+    await page.getByLabel('Never logged in').uncheck();
+    await page.getByLabel('Search people').fill('nursing');
+    await row(page, ids.neville).waitFor({ state: 'detached' });
+    await row(page, ids.ann).waitFor();
+    await page.getByLabel('Search people').fill('');
+
+    // Create without a password: the answer is a setup link, shown once, with the token in the fragment.
+    await page.getByLabel('Username', { exact: true }).fill('dora');
+    await page.getByLabel('Display name').fill('Dora Doctor');
+    await page.getByLabel('Department').fill('Surgery');
+    await page.getByRole('button', { name: 'Create a user' }).click();
+    await page.getByText('Created dora.').waitFor();
+    expect(await page.locator('code.secret').textContent()).toMatch(/\/setup#token=tcs_/);
+    await page.locator('tr[data-user^="dora@"]').waitFor();
+
+    // Open a user's details (profile editing, roles, devices) and scan the page as an admin sees it.
+    await page.getByRole('button', { name: 'Open Ann Nurse' }).click();
+    await page.getByRole('heading', { name: 'Devices' }).waitFor();
+    await page.getByRole('cell', { name: 'e2e' }).or(page.getByText('No active devices.')).first().waitFor();
+    const axe = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+    expect(axe.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
+    expect(problems).toEqual([]);
+    // The token is in sessionStorage, never in the URL.
+    expect(page.url()).not.toContain('tc_');
+    await context.close();
+  });
+
+  it('shows an HR officer only the sections HR may use, and the server refuses the rest', async () => {
+    const { context, page } = await newPage(browser);
+    await adminSignIn(page, server, 'hana', 'hana-password-1');
+    const nav = page.getByRole('navigation', { name: 'Admin sections' });
+    expect(await nav.getByRole('link').allTextContents()).toEqual(['Users', 'Roles']);
+    await row(page, ids.ann).waitFor();
+    await page.getByRole('button', { name: 'Open Ann Nurse' }).click();
+    await page.getByRole('button', { name: 'Save profile' }).waitFor();
+    expect(await page.getByRole('heading', { name: 'Devices' }).count()).toBe(0);
+    expect(await page.getByLabel('Company roles (comma-separated)').count()).toBe(0);
+    const hr = await server.login('hana', 'hana-password-1');
+    await expect(server.api('GET', '/v1/admin/audit', hr)).rejects.toThrow(/403/);
+    await expect(server.api('GET', '/v1/admin/figures', hr)).rejects.toThrow(/403/);
+    await context.close();
+  });
+
+  it('previews the people a smart-group rule matches while it is typed, without saving it', async () => {
+    const { context, page } = await newPage(browser);
+    await adminSignIn(page, server);
+    await page.getByRole('link', { name: 'Smart groups' }).click();
+    await page.getByLabel('Rule', { exact: true }).fill('department = Nursing');
+    await page.getByTestId('preview-count').filter({ hasText: '1 people match' }).waitFor();
+    expect(await page.locator('#rule-preview li').allTextContents()).toEqual(['Ann Nurse · Nursing']);
+    await page.getByLabel('Rule', { exact: true }).fill('department = ');
+    await page.locator('#rule-preview .error').waitFor();
+    const rules = await server.api<{ rules: unknown[] }>('GET', '/v1/admin/rules', await server.admin());
+    expect(rules.rules).toEqual([]);
+    await context.close();
+  });
+
+  it('shows the server figures with backup and escrow status', async () => {
+    const { context, page } = await newPage(browser);
+    await adminSignIn(page, server);
+    await page.getByRole('link', { name: 'Server' }).click();
+    await page.getByText('Uptime').waitFor();
+    const text = await page.locator('.admin-figures').textContent();
+    expect(text).toContain('Connections');
+    expect(text).toMatch(/Escrow/);
+    await context.close();
+  });
+
+  it('deactivating a user wipes their open client page (IndexedDB gone) and signs it out', async () => {
+    const client = await newPage(browser);
+    await signIn(client.page, server, 'carol');
+    const databases = () => client.page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name));
+    await expect.poll(databases).toContain('teamcomms');
+
+    const admin = await newPage(browser);
+    await adminSignIn(admin.page, server);
+    await admin.page.getByLabel('Search people').fill('carol');
+    await admin.page.getByRole('button', { name: 'Open Carol Client' }).click();
+    await admin.page.getByRole('button', { name: 'Deactivate' }).click();
+    await admin.page.getByLabel('Reason').fill('left the company');
+    await admin.page.getByRole('button', { name: 'Deactivate: Carol Client' }).click();
+    await admin.page.getByText('Carol Client is deactivated').waitFor();
+
+    await client.page.getByLabel(/username|ชื่อผู้ใช้/i).waitFor();
+    await expect.poll(databases).not.toContain('teamcomms');
+    expect(await client.page.evaluate(() => localStorage.getItem('tc.session'))).toBeNull();
+    await admin.context.close();
+    await client.context.close();
+  });
+});
