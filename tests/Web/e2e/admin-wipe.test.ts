@@ -41,3 +41,4 @@ describe('admin console: deactivation wipes an open client', () => {
     await admin.context.close();
     await client.context.close();
   });
+});

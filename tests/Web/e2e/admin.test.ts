@@ -114,4 +114,3 @@ describe('admin console', () => {
     await context.close();
   });
 });
-});
