@@ -1,9 +1,15 @@
 // The chat client entry (/ and /setup).
 import { render } from 'preact';
 import '../shared/base.css';
-import { applyLang, t } from '../shared/i18n';
+import './client.css';
+import './messages';
+import { applyLang } from '../shared/i18n';
 import { applyTheme } from '../shared/theme';
+import { session } from '../shared/session';
+import { App } from './App';
+import { startStore } from './store';
 
 applyLang();
 applyTheme();
-render(<main><h1>{t('app.name')}</h1></main>, document.getElementById('app')!);
+if (session.value && location.pathname !== '/setup') startStore(session.value);
+render(<App />, document.getElementById('app')!);
