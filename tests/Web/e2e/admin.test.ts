@@ -113,4 +113,36 @@ describe('admin console', () => {
     expect(text).toMatch(/Escrow/);
     await context.close();
   });
+
+  it('filters and pages the audit log, exports it, and shows the chain verification status', async () => {
+    const { context, page } = await newPage(browser);
+    await adminSignIn(page, server);
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.getByTestId('audit-verify').filter({ hasText: 'The hash chain verifies' }).waitFor();
+    await page.getByLabel('Action').fill('user.create');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(async () => new Set(await page.locator('.admin-table tbody tr td:nth-child(4)').allTextContents())).toEqual(new Set(['user.create']));
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+    const csv = await (await download.createReadStream()).toArray().then((chunks) => Buffer.concat(chunks).toString('utf8'));
+    expect(csv.split('\r\n')[0]).toBe('seq,time,actor,action,target,address,details,prev,hash');
+    expect(csv).toContain(ids.ann);
+    expect(csv).not.toContain('user.setup_link');
+    await context.close();
+  });
+
+  it('lists rooms and archives one', async () => {
+    const admin = await server.admin();
+    const room = (await server.api<{ room_id: string }>('POST', '/v1/admin/rooms', admin, { name: 'Night shift' })).room_id;
+    const { context, page } = await newPage(browser);
+    await adminSignIn(page, server);
+    await page.getByRole('link', { name: 'Rooms' }).click();
+    await page.getByLabel('Filter by name').fill('night');
+    await page.getByRole('button', { name: 'Archive Night shift', exact: true }).click();
+    await page.getByRole('status').or(page.getByRole('alert')).filter({ hasText: /./ }).first().waitFor();
+    expect(await page.getByRole('alert').allTextContents()).toEqual([]);
+    await page.getByRole('button', { name: 'Archive Night shift', exact: true }).waitFor({ state: 'detached' });
+    const archived = await server.api<{ rooms: { room_id: string }[] }>('GET', '/v1/admin/rooms?archived=true', admin);
+    expect(archived.rooms.map((r) => r.room_id)).toContain(room);
+    await context.close();
+  });
 });

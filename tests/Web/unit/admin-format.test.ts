@@ -37,7 +37,7 @@ describe('admin console formatting', () => {
   });
 
   it('builds query strings without empty values', () => {
-    expect(query({ q: 'ann smith', status: undefined, never_logged_in: false, limit: 50 })).toBe('?q=ann+smith&limit=50');
+    expect(query({ q: 'ann smith', status: undefined, never_logged_in: undefined, archived: false, limit: 50 })).toBe('?q=ann+smith&archived=false&limit=50');
     expect(query({})).toBe('');
     expect(splitList(' hr,  security_officer ,,')).toEqual(['hr', 'security_officer']);
   });
