@@ -145,4 +145,26 @@ describe('admin console', () => {
     expect(archived.rooms.map((r) => r.room_id)).toContain(room);
     await context.close();
   });
+
+  it('imports a CSV file: the dry run lists the changes and applies nothing, then the import applies them', async () => {
+    const { context, page } = await newPage(browser);
+    await adminSignIn(page, server);
+    await page.getByLabel('CSV file (HR export)').setInputFiles({
+      name: 'people.csv', mimeType: 'text/csv',
+      buffer: Buffer.from('username,display_name,department\nsomchai,สมชาย ใจดี,Nursing\nann,Ann Nurse,Surgery\n', 'utf8'),
+    });
+    await page.getByRole('button', { name: 'Dry run' }).click();
+    await page.getByText('Dry run: nothing was changed.').waitFor();
+    expect(await page.locator('dl').textContent()).toContain('somchai@e2e.test');
+    const admin = await server.admin();
+    const before = await server.api<{ users: unknown[] }>('GET', '/v1/admin/users?q=somchai', admin);
+    expect(before.users).toEqual([]);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText('Applied.').waitFor();
+    const after = await server.api<{ users: { display_name: string }[] }>('GET', '/v1/admin/users?q=somchai', admin);
+    expect(after.users.map((u) => u.display_name)).toEqual(['สมชาย ใจดี']);
+    const ann = await server.api<{ user: { department: string } }>('GET', `/v1/admin/users/${encodeURIComponent(ids.ann)}`, admin);
+    expect(ann.user.department).toBe('Surgery');
+    await context.close();
+  });
 });
