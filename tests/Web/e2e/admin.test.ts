@@ -80,7 +80,11 @@ describe('admin console', () => {
     expect(await nav.getByRole('link').allTextContents()).toEqual(['Users', 'Roles']);
     await row(page, ids.ann).waitFor();
     await page.getByRole('button', { name: 'Open Ann Nurse' }).click();
-    await page.getByRole('button', { name: 'Save profile' }).waitFor();
+    await page.getByRole('region', { name: 'Edit Ann Nurse' }).getByLabel('Job title').fill('Charge nurse');
+    await page.getByRole('button', { name: 'Save profile' }).click();
+    await page.getByText('Saved.').waitFor();
+    const edited = await server.api<{ user: { title: string } }>('GET', `/v1/admin/users/${encodeURIComponent(ids.ann)}`, await server.admin());
+    expect(edited.user.title).toBe('Charge nurse');
     expect(await page.getByRole('heading', { name: 'Devices' }).count()).toBe(0);
     expect(await page.getByLabel('Company roles (comma-separated)').count()).toBe(0);
     const hr = await server.login('hana', 'hana-password-1');
@@ -95,7 +99,7 @@ describe('admin console', () => {
     await page.getByRole('link', { name: 'Smart groups' }).click();
     await page.getByLabel('Rule', { exact: true }).fill('department = Nursing');
     await page.getByTestId('preview-count').filter({ hasText: '1 people match' }).waitFor();
-    expect(await page.locator('#rule-preview li').allTextContents()).toEqual(['Ann Nurse · Nursing']);
+    expect(await page.locator('#rule-preview li').allTextContents()).toEqual(['Ann Nurse · Nursing · Charge nurse']); // titled by the HR test
     await page.getByLabel('Rule', { exact: true }).fill('department = ');
     await page.locator('#rule-preview .error').waitFor();
     const rules = await server.api<{ rules: unknown[] }>('GET', '/v1/admin/rules', await server.admin());

@@ -1,6 +1,6 @@
 // Policies (room creation, direct messages, invites, exemptions, self-editable fields) and the federation partner
 // allowlist. The direct-message allowlist (department pairs) is kept as the server has it; it is edited with the CLI.
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { t } from '../../shared/i18n';
 import { del, get, post, put, seg, type Partner, type Policy } from '../api';
 import { splitList } from '../format';
@@ -9,19 +9,31 @@ import { ErrorBox, Field, Status, useAction, useLoad } from '../ui';
 export function PoliciesScreen({ canPartners }: { canPartners: boolean }) {
   const { data, error, reload } = useLoad(() => get<Policy>('/v1/admin/policies'));
   const action = useAction();
-  const [form, setForm] = useState<Record<string, string>>({});
-  useEffect(() => {
-    if (!data) return;
-    setForm({
-      room_creation: data.room_creation,
-      room_creation_roles: data.room_creation_roles.join(', '),
-      direct_messages: data.direct_messages,
-      invites: data.invites,
-      invite_roles: data.invite_roles.join(', '),
-      exempt_roles: data.exempt_roles.join(', '),
-      self_editable: data.self_editable.join(', '),
-    });
-  }, [data]);
+  return (
+    <section aria-labelledby="policies-h">
+      <h1 id="policies-h">{t('section.policies')}</h1>
+      <ErrorBox error={error ?? action.error} />
+      <Status text={action.status} />
+      {data && <PolicyForm key={data.updated_at ?? 0} data={data} busy={action.busy}
+        onSave={async (body) => {
+          if (await action.run(() => put('/v1/admin/policies', body))) reload();
+        }} />}
+      {canPartners && <Partners />}
+    </section>
+  );
+}
+
+/** Starts from the server's policy when it mounts (keyed by its update time), so a reload never overwrites typing. */
+function PolicyForm({ data, busy, onSave }: { data: Policy; busy: boolean; onSave: (body: Record<string, unknown>) => Promise<void> }) {
+  const [form, setForm] = useState<Record<string, string>>(() => ({
+    room_creation: data.room_creation,
+    room_creation_roles: data.room_creation_roles.join(', '),
+    direct_messages: data.direct_messages,
+    invites: data.invites,
+    invite_roles: data.invite_roles.join(', '),
+    exempt_roles: data.exempt_roles.join(', '),
+    self_editable: data.self_editable.join(', '),
+  }));
   const select = (f: string, label: string, options: string[]) => (
     <Field id={`policy-${f}`} label={label}>
       <select id={`policy-${f}`} value={form[f] ?? ''} onChange={(e) => setForm({ ...form, [f]: e.currentTarget.value })}>
@@ -34,38 +46,28 @@ export function PoliciesScreen({ canPartners }: { canPartners: boolean }) {
       <input id={`policy-${f}`} value={form[f] ?? ''} onInput={(e) => setForm({ ...form, [f]: e.currentTarget.value })} />
     </Field>
   );
-  async function save(e: Event) {
-    e.preventDefault();
-    const body = {
-      room_creation: form.room_creation,
-      room_creation_roles: splitList(form.room_creation_roles ?? ''),
-      direct_messages: form.direct_messages,
-      invites: form.invites,
-      invite_roles: splitList(form.invite_roles ?? ''),
-      exempt_roles: splitList(form.exempt_roles ?? ''),
-      self_editable: splitList(form.self_editable ?? ''),
-    };
-    if (await action.run(() => put('/v1/admin/policies', body))) reload();
-  }
   return (
-    <section aria-labelledby="policies-h">
-      <h1 id="policies-h">{t('section.policies')}</h1>
-      <ErrorBox error={error ?? action.error} />
-      <Status text={action.status} />
-      {data && (
-        <form class="admin-form" onSubmit={save}>
-          {select('room_creation', t('policies.room.creation'), ['everyone', 'roles', 'admins'])}
-          {text('room_creation_roles', t('policies.room.creation.roles'))}
-          {select('direct_messages', t('policies.dm'), ['everyone', 'same_department', 'allowlist'])}
-          {select('invites', t('policies.invites'), ['everyone', 'moderators', 'roles'])}
-          {text('invite_roles', t('policies.invite.roles'))}
-          {text('exempt_roles', t('policies.exempt.roles'))}
-          {text('self_editable', t('policies.self.editable'))}
-          <button type="submit" class="primary" disabled={action.busy}>{t('policies.save')}</button>
-        </form>
-      )}
-      {canPartners && <Partners />}
-    </section>
+    <form class="admin-form" onSubmit={(e) => {
+      e.preventDefault();
+      void onSave({
+        room_creation: form.room_creation,
+        room_creation_roles: splitList(form.room_creation_roles ?? ''),
+        direct_messages: form.direct_messages,
+        invites: form.invites,
+        invite_roles: splitList(form.invite_roles ?? ''),
+        exempt_roles: splitList(form.exempt_roles ?? ''),
+        self_editable: splitList(form.self_editable ?? ''),
+      });
+    }}>
+      {select('room_creation', t('policies.room.creation'), ['everyone', 'roles', 'admins'])}
+      {text('room_creation_roles', t('policies.room.creation.roles'))}
+      {select('direct_messages', t('policies.dm'), ['everyone', 'same_department', 'allowlist'])}
+      {select('invites', t('policies.invites'), ['everyone', 'moderators', 'roles'])}
+      {text('invite_roles', t('policies.invite.roles'))}
+      {text('exempt_roles', t('policies.exempt.roles'))}
+      {text('self_editable', t('policies.self.editable'))}
+      <button type="submit" class="primary" disabled={busy}>{t('policies.save')}</button>
+    </form>
   );
 }
 

@@ -1,6 +1,6 @@
 // Retention and legal holds (issue 7a): the company's content policy (edit and delete windows, retention days),
 // a room's own retention, a retention run on demand, and legal holds on a person or a room (create, release).
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { t } from '../../shared/i18n';
 import { del, get, post, put, seg } from '../api';
 import { ErrorBox, Field, Status, When, useAction, useLoad } from '../ui';
@@ -29,38 +29,17 @@ export function RetentionScreen({ canEditPolicy }: { canEditPolicy: boolean }) {
   const policy = useLoad(() => get<ContentPolicy>('/v1/admin/policies/content'));
   const holds = useLoad(() => get<{ holds: LegalHold[] }>('/v1/admin/legal-holds'));
   const action = useAction();
-  const [form, setForm] = useState({ edit: '', del: '', days: '' });
   const [room, setRoom] = useState({ id: '', days: '' });
   const [hold, setHold] = useState({ kind: 'user', target: '', reason: '' });
-  useEffect(() => {
-    const p = policy.data;
-    if (p) setForm({ edit: p.edit_window_minutes?.toString() ?? '', del: p.delete_window_minutes?.toString() ?? '', days: p.retention_days?.toString() ?? '' });
-  }, [policy.data]);
   return (
     <section aria-labelledby="retention-h">
       <h1 id="retention-h">{t('section.retention')}</h1>
       <ErrorBox error={policy.error ?? holds.error ?? action.error} />
       <Status text={action.status} />
-      {policy.data && (
-        <form class="admin-form" aria-labelledby="content-policy-h" onSubmit={async (e) => {
-          e.preventDefault();
-          if (await action.run(() => put('/v1/admin/policies/content', {
-            edit_window_minutes: num(form.edit), delete_window_minutes: num(form.del), retention_days: num(form.days),
-          }))) policy.reload();
-        }}>
-          <h2 id="content-policy-h">{t('retention.policy')}</h2>
-          <Field id="retention-days" label={t('retention.days')}>
-            <input id="retention-days" type="number" min="0" readOnly={!canEditPolicy} value={form.days} onInput={(e) => setForm({ ...form, days: e.currentTarget.value })} />
-          </Field>
-          <Field id="retention-edit" label={t('retention.edit.window')}>
-            <input id="retention-edit" type="number" min="0" readOnly={!canEditPolicy} value={form.edit} onInput={(e) => setForm({ ...form, edit: e.currentTarget.value })} />
-          </Field>
-          <Field id="retention-delete" label={t('retention.delete.window')}>
-            <input id="retention-delete" type="number" min="0" readOnly={!canEditPolicy} value={form.del} onInput={(e) => setForm({ ...form, del: e.currentTarget.value })} />
-          </Field>
-          {canEditPolicy && <button type="submit" class="primary" disabled={action.busy}>{t('action.save')}</button>}
-        </form>
-      )}
+      {policy.data && <ContentPolicyForm key={JSON.stringify(policy.data)} data={policy.data} canEdit={canEditPolicy} busy={action.busy}
+        onSave={async (body) => {
+          if (await action.run(() => put('/v1/admin/policies/content', body))) policy.reload();
+        }} />}
       <form class="admin-form" aria-labelledby="room-retention-h" onSubmit={async (e) => {
         e.preventDefault();
         if (await action.run(() => put(`/v1/admin/rooms/${seg(room.id.trim())}/retention`, { days: Number.parseInt(room.days || '0', 10) }))) setRoom({ id: '', days: '' });
@@ -130,5 +109,30 @@ export function RetentionScreen({ canEditPolicy }: { canEditPolicy: boolean }) {
         </form>
       </section>
     </section>
+  );
+}
+
+/** Starts from the server's policy when it mounts, so a reload never overwrites typing. */
+function ContentPolicyForm({ data, canEdit, busy, onSave }: { data: ContentPolicy; canEdit: boolean; busy: boolean; onSave: (body: Record<string, unknown>) => Promise<void> }) {
+  const [form, setForm] = useState(() => ({
+    edit: data.edit_window_minutes?.toString() ?? '', del: data.delete_window_minutes?.toString() ?? '', days: data.retention_days?.toString() ?? '',
+  }));
+  return (
+    <form class="admin-form" aria-labelledby="content-policy-h" onSubmit={(e) => {
+      e.preventDefault();
+      void onSave({ edit_window_minutes: num(form.edit), delete_window_minutes: num(form.del), retention_days: num(form.days) });
+    }}>
+      <h2 id="content-policy-h">{t('retention.policy')}</h2>
+      <Field id="retention-days" label={t('retention.days')}>
+        <input id="retention-days" type="number" min="0" readOnly={!canEdit} value={form.days} onInput={(e) => setForm({ ...form, days: e.currentTarget.value })} />
+      </Field>
+      <Field id="retention-edit" label={t('retention.edit.window')}>
+        <input id="retention-edit" type="number" min="0" readOnly={!canEdit} value={form.edit} onInput={(e) => setForm({ ...form, edit: e.currentTarget.value })} />
+      </Field>
+      <Field id="retention-delete" label={t('retention.delete.window')}>
+        <input id="retention-delete" type="number" min="0" readOnly={!canEdit} value={form.del} onInput={(e) => setForm({ ...form, del: e.currentTarget.value })} />
+      </Field>
+      {canEdit && <button type="submit" class="primary" disabled={busy}>{t('action.save')}</button>}
+    </form>
   );
 }

@@ -136,23 +136,27 @@ const fieldLabel: Record<(typeof editable)[number], string> = {
 
 function UserDetail({ userId, can, onChanged, onClose }: { userId: string; can: (s: string) => boolean; onChanged: () => void; onClose: () => void }) {
   const { data, error, reload } = useLoad(() => get<UserDetailData>(`/v1/admin/users/${seg(userId)}`), [userId]);
+  if (!data) return <ErrorBox error={error} />;
+  // The forms take the server's values when they mount (not in an effect, which could run after the admin started
+  // typing and overwrite it); later reloads update the row shown, not what is being edited.
+  return <UserDetailForms key={data.user.user_id} data={data} can={can} onClose={onClose}
+    onChanged={() => {
+      reload();
+      onChanged();
+    }} />;
+}
+
+function UserDetailForms({ data, can, onChanged, onClose }: { data: UserDetailData; can: (s: string) => boolean; onChanged: () => void; onClose: () => void }) {
+  const u = data.user;
   const action = useAction();
-  const [form, setForm] = useState<Record<string, string>>({});
-  const [roles, setRoles] = useState('');
+  const [form, setForm] = useState<Record<string, string>>(() => {
+    const p = data.profile ?? {};
+    return Object.fromEntries(editable.map((f) => [f, typeof p[f] === 'string' ? (p[f] as string) : f === 'display_name' ? u.display_name : '']));
+  });
+  const [roles, setRoles] = useState(() => u.roles.join(', '));
   const [confirming, setConfirming] = useState(false);
   const [reason, setReason] = useState('');
-  useEffect(() => {
-    if (!data) return;
-    const p = data.profile ?? {};
-    setForm(Object.fromEntries(editable.map((f) => [f, typeof p[f] === 'string' ? (p[f] as string) : f === 'display_name' ? data.user.display_name : ''])));
-    setRoles(data.user.roles.join(', '));
-  }, [data]);
-  if (!data) return <ErrorBox error={error} />;
-  const u = data.user;
-  const done = () => {
-    reload();
-    onChanged();
-  };
+  const done = onChanged;
   async function saveProfile(e: Event) {
     e.preventDefault();
     const body: Record<string, string | null> = {};
