@@ -29,4 +29,4 @@ dotnet test TeamComms.sln -c Release --logger "console;verbosity=normal" "$@"
 if [ ! -f tests/Web/node_modules/.teamcomms-ci-stamp ] || [ tests/Web/package-lock.json -nt tests/Web/node_modules/.teamcomms-ci-stamp ]; then
   (cd tests/Web && npm ci --no-audit --no-fund && touch node_modules/.teamcomms-ci-stamp)
 fi
-(cd tests/Web && npx vitest run)
+(cd tests/Web && npx vitest run --project unit --project e2e)

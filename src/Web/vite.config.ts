@@ -13,6 +13,8 @@ export default defineConfig({
     assetsInlineLimit: 0,
     target: 'es2022',
     sourcemap: false,
+    // dist/.vite/manifest.json: which chunks each entry loads (bench/web sums their gzipped size per entry).
+    manifest: true,
     rollupOptions: {
       input: {
         client: resolve(import.meta.dirname, 'index.html'),

@@ -1,16 +1,23 @@
 import { defineConfig } from 'vitest/config';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import type { Plugin } from 'vite';
 
-const webModules = resolve(import.meta.dirname, '../../src/Web/node_modules');
+const webDir = resolve(import.meta.dirname, '../../src/Web');
+const appPackages = /^(preact|@preact\/signals|@preact\/signals-core|@msgpack\/msgpack)(\/.*)?$/;
 
-// Two projects: `unit` (codec, stores, formatting; happy-dom) and `e2e` (the real server as a process, Debian's
-// Chromium through playwright-core). The app's sources are imported from ../../src/Web, whose node_modules resolve
-// its own dependencies (preact, @preact/signals, @msgpack/msgpack).
-export default defineConfig({
-  // Tests import the app's own dependencies from src/Web (one copy of preact for the app and the tests).
-  resolve: {
-    alias: ['preact', '@preact/signals', '@msgpack/msgpack'].map((name) => ({ find: new RegExp(`^${name}(?=/|$)`), replacement: `${webModules}/${name}` })),
+/** Resolves the app's own dependencies (preact, signals, msgpack) from src/Web, as if imported there: one copy of
+ * preact for the app and the tests, and the JSX runtime the transform injects into test and app files alike. */
+const appDependencies: Plugin = {
+  name: 'teamcomms-app-dependencies',
+  enforce: 'pre',
+  async resolveId(id, _importer, options) {
+    if (!appPackages.test(id)) return null;
+    return this.resolve(id, join(webDir, 'index.html'), { ...options, skipSelf: true });
   },
+};
+
+export default defineConfig({
+  plugins: [appDependencies],
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   test: {
     projects: [
@@ -32,6 +39,18 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 180_000,
+        },
+      },
+      {
+        // Measurements for docs/benchmarks.md, not tests: `npx vitest run --project bench` (never part of test.sh).
+        extends: true,
+        test: {
+          name: 'bench',
+          include: ['bench/**/*.measure.ts'],
+          environment: 'node',
+          fileParallelism: false,
+          testTimeout: 1_800_000,
+          hookTimeout: 1_800_000,
         },
       },
     ],

@@ -9,6 +9,7 @@ import { RoomList } from './RoomList';
 import { RoomView } from './RoomView';
 import { SessionsView } from './Sessions';
 import { SettingsView } from './Settings';
+import { AlertBanner, IncidentView } from './Attention';
 import { SetupPage, SignIn } from './SignIn';
 import { store as storeSignal, type ClientStore, type View } from './store';
 
@@ -38,11 +39,13 @@ function Shell({ store }: { store: ClientStore }) {
           <button onClick={() => store.connection.reconnectNow()}>{t('banner.retry')}</button>
         </div>
       )}
+      <AlertBanner store={store} />
       <header class="top">
         <h1 class="brand">{t('app.name')}</h1>
         <nav class="main-nav" aria-label={t('nav.main')}>
           {navButton('directory', 'nav.directory')}
           {navButton('create-room', 'nav.create')}
+          {navButton('incident', 'nav.incident')}
           {navButton('sessions', 'nav.sessions')}
           {navButton('settings', 'nav.settings')}
           <button onClick={() => void store.logout()}>{t('nav.logout')}</button>
@@ -61,6 +64,7 @@ function Shell({ store }: { store: ClientStore }) {
           {view === 'create-room' && <CreateRoomView store={store} />}
           {view === 'sessions' && <SessionsView store={store} />}
           {view === 'settings' && <SettingsView store={store} />}
+          {view === 'incident' && <IncidentView store={store} />}
           {view === 'room' && (room ? <RoomView key={room.room_id} store={store} room={room} /> : <p class="empty">{t('room.none')}</p>)}
         </main>
       </div>

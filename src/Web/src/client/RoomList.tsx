@@ -1,5 +1,6 @@
 // The room list: a navigation landmark with one list item per room, unread counts from the server, arrow-key
 // navigation (roving focus: Up/Down/Home/End), invitations first.
+import { useEffect } from 'preact/hooks';
 import { formatTime } from '../shared/format';
 import { t } from '../shared/i18n';
 import { unreadLabel } from '../shared/format';
@@ -21,6 +22,11 @@ export function RoomList({ store }: { store: ClientStore }) {
     buttons[next]?.focus();
   };
   const focusIndex = Math.max(0, rooms.findIndex((r) => r.room_id === selected));
+  const loaded = store.roomsLoaded.value;
+  useEffect(() => {
+    // For docs/benchmarks.md: when the server's room list is first on screen and clickable.
+    if (loaded && performance.getEntriesByName('teamcomms:room-list').length === 0) performance.mark('teamcomms:room-list');
+  }, [loaded]);
   return (
     <nav class="room-list" aria-label={t('nav.rooms')}>
       <h2 class="visually-hidden">{t('nav.rooms')}</h2>

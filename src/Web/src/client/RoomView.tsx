@@ -4,6 +4,7 @@ import { t } from '../shared/i18n';
 import { Composer } from './Composer';
 import { errorText, type ClientStore, type RoomSummary } from './store';
 import { TimelineView } from './TimelineView';
+import { PinnedBar, ThreadPanel } from './ThreadPanel';
 
 const rank: Record<string, number> = { member: 0, poster: 1, moderator: 2, owner: 3 };
 
@@ -39,7 +40,8 @@ export function RoomView({ store, room }: { store: ClientStore; room: RoomSummar
   const role = rank[room.role] ?? 0;
   const canInvite = !room.archived && room.kind !== 'direct';
   const canArchive = room.role === 'owner';
-  const readOnly = room.kind === 'announcement' && role < rank.poster;
+  const postingRole = store.settings.value.get(room.room_id)?.postingRole ?? (room.kind === 'announcement' ? 'poster' : 'member');
+  const readOnly = role < (rank[postingRole] ?? 0);
   return (
     <section class="room" aria-labelledby="room-title">
       <header class="room-header">
@@ -77,14 +79,20 @@ export function RoomView({ store, room }: { store: ClientStore; room: RoomSummar
       )}
       {error && <p role="alert" class="error">{error}</p>}
       <p role="status" class="visually-hidden">{status ?? ''}</p>
-      <TimelineView store={store} room={room} timeline={timeline} />
-      {room.archived ? (
-        <p class="notice">{t('room.archivedNotice')}</p>
-      ) : readOnly ? (
-        <p class="notice">{t('room.readOnly')}</p>
-      ) : (
-        <Composer store={store} room={room} />
-      )}
+      <PinnedBar store={store} room={room} />
+      <div class="room-body">
+        <div class="room-main">
+          <TimelineView store={store} room={room} timeline={timeline} />
+          {room.archived ? (
+            <p class="notice">{t('room.archivedNotice')}</p>
+          ) : readOnly ? (
+            <p class="notice">{t('room.readOnly')}</p>
+          ) : (
+            <Composer store={store} room={room} />
+          )}
+        </div>
+        <ThreadPanel store={store} room={room} />
+      </div>
     </section>
   );
 }

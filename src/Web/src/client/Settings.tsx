@@ -3,6 +3,7 @@ import { buddhistEra, lang, setBuddhistEra, setLang, t, type Lang } from '../sha
 import { formatDateTime } from '../shared/format';
 import { setTheme, theme, type ThemeChoice } from '../shared/theme';
 import type { ClientStore } from './store';
+import { UrgentForm } from './Attention';
 
 export function Preferences({ compact = false }: { compact?: boolean }) {
   return (
@@ -52,6 +53,9 @@ export function SettingsView({ store }: { store: ClientStore }) {
         {snoozed && <button onClick={() => n.snooze(0)}>{t('settings.snoozeOff')}</button>}
       </div>
       {snoozed && <p role="status">{t('settings.snoozedUntil', { time: formatDateTime(n.snoozedUntil.value) })}</p>}
+      <h3>{t('urgent.broadcast')}</h3>
+      <p class="muted">{t('urgent.broadcastHelp')}</p>
+      <UrgentForm store={store} room={null} />
     </section>
   );
 }

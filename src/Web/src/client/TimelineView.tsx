@@ -1,12 +1,15 @@
 // The timeline: role="log" (polite announcements of new messages), one list item per event, virtualized (only the
 // items near the viewport are in the DOM, so 10,000 messages scroll smoothly), anchored (loading older pages or
 // measuring items never moves the message in view; the view follows new messages only when already at the bottom).
-import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { RoomEvent } from '../shared/codec';
 import { formatDate, formatDateTime, formatTime, isoTime, sameDay } from '../shared/format';
 import { lang, t } from '../shared/i18n';
 import type { ClientStore, PendingMessage, RoomSummary } from './store';
 import type { Timeline } from './timeline';
+import { aggregate, displayBody, idOf as idOfEvent, type Aggregate } from './relations';
+import { Attachments, MessageActions, Poll, Reactions, ThreadSummary } from './MessageParts';
+import { AckControls, Receipts } from './Attention';
 
 const ESTIMATE = 52; // px: a one-line message with its header; measured heights replace it
 const OVERSCAN = 600; // px rendered above and below the viewport
@@ -20,7 +23,12 @@ interface Anchor {
 }
 
 export function TimelineView({ store, room, timeline }: { store: ClientStore; room: RoomSummary; timeline: Timeline }) {
-  const events = timeline.events.value;
+  const all = timeline.events.value;
+  // Relations (edits, reactions, replies, votes, redactions) fold into their targets; the list shows the rest.
+  const agg = useMemo(() => aggregate(all, store.userId), [all]);
+  const events = agg.visible;
+  const indexBySeq = useMemo(() => new Map(events.map((e, i) => [String(e.seq), i])), [events]);
+  const indexOfKey = (_: RoomEvent[], key: string) => indexBySeq.get(key) ?? -1;
   const pending = store.pendingFor(room.room_id, timeline.lastSeq);
   const scroller = useRef<HTMLDivElement>(null);
   const list = useRef<HTMLOListElement>(null);
@@ -89,6 +97,13 @@ export function TimelineView({ store, room, timeline }: { store: ClientStore; ro
     if (events.length > lastCount.current && !atBottom.current) setUnseen(true);
     lastCount.current = events.length;
   }, [events.length]);
+
+  // Sending a message shows it: the view goes to the bottom.
+  const pendingCount = useRef(pending.length);
+  useEffect(() => {
+    if (pending.length > pendingCount.current) jump();
+    pendingCount.current = pending.length;
+  }, [pending.length]);
 
   useEffect(() => {
     const el = scroller.current;
@@ -180,7 +195,7 @@ export function TimelineView({ store, room, timeline }: { store: ClientStore; ro
         {timeline.loadingOlder.value && <p class="timeline-loading" role="status">{t('timeline.loadingOlder')}</p>}
         <ol ref={list} class="messages" style={{ paddingTop: `${offsets[start]}px`, paddingBottom: `${total - offsets[end]}px` }}>
           {visible.map((e, j) => (
-            <EventItem key={keyOf(e)} store={store} event={e} prev={events[start + j - 1]} index={start + j} size={n} />
+            <EventItem key={keyOf(e)} store={store} room={room} agg={agg} event={e} prev={events[start + j - 1]} index={start + j} size={n} />
           ))}
         </ol>
         {pending.length > 0 && (
@@ -196,10 +211,13 @@ export function TimelineView({ store, room, timeline }: { store: ClientStore; ro
   );
 }
 
-function EventItem({ store, event: e, prev, index, size }: { store: ClientStore; event: RoomEvent; prev?: RoomEvent; index: number; size: number }) {
+function EventItem({ store, room, agg, event: e, prev, index, size }: { store: ClientStore; room: RoomSummary; agg: Aggregate; event: RoomEvent; prev?: RoomEvent; index: number; size: number }) {
   const newDay = !prev || !sameDay(prev.ts, e.ts);
+  const isMessage = e.type === 'message' || e.type === 'poll' || e.type.startsWith('x.');
   const grouped = !newDay && prev && prev.sender === e.sender && prev.type === 'message' && e.type === 'message' && e.ts - prev.ts < 300_000n;
   const mine = e.sender === store.userId;
+  const body = isMessage ? displayBody(agg, e) : null;
+  const edited = agg.edits.has(String(idOfEvent(e)));
   return (
     <li
       data-key={keyOf(e)}
@@ -207,10 +225,10 @@ function EventItem({ store, event: e, prev, index, size }: { store: ClientStore;
       tabIndex={-1}
       aria-posinset={index + 1}
       aria-setsize={size}
-      class={`event ${e.type === 'message' ? 'message' : 'system'}${grouped ? ' grouped' : ''}${mine ? ' mine' : ''}`}
+      class={`event ${isMessage ? 'message' : 'system'}${grouped ? ' grouped' : ''}${mine ? ' mine' : ''}`}
     >
       {newDay && <div class="day" aria-hidden="true">{formatDate(e.ts)}</div>}
-      {e.type === 'message' ? (
+      {isMessage ? (
         <>
           {!grouped && (
             <div class="meta">
@@ -220,9 +238,17 @@ function EventItem({ store, event: e, prev, index, size }: { store: ClientStore;
             </div>
           )}
           {grouped && <span class="visually-hidden">{store.displayName(e.sender)}: </span>}
-          {e.content === null
+          {body === null
             ? <div class="body redacted">{t('timeline.redacted')}</div>
-            : <div class="body" dir="auto">{String(e.content.body ?? '')}</div>}
+            : e.type === 'poll'
+              ? <Poll store={store} room={room} event={e} agg={agg} />
+              : <div class="body" dir="auto">{body}{edited && <span class="muted"> {t('msg.edited')}</span>}</div>}
+          {body !== null && <Attachments store={store} event={e} />}
+          {body !== null && <AckControls store={store} event={e} />}
+          <Reactions store={store} room={room} event={e} agg={agg} />
+          <ThreadSummary store={store} room={room} event={e} agg={agg} />
+          {mine && e.type === 'message' && body !== null && <Receipts store={store} room={room} event={e} />}
+          <MessageActions store={store} room={room} event={e} agg={agg} />
         </>
       ) : (
         <div class="body">{systemText(store, e)}</div>
@@ -274,13 +300,6 @@ export function systemText(store: ClientStore, e: RoomEvent): string {
 
 function keyOf(e: RoomEvent): string {
   return String(e.seq);
-}
-
-function indexOfKey(events: RoomEvent[], key: string): number {
-  // Events are contiguous by seq: the index is seq - first seq.
-  if (events.length === 0) return -1;
-  const i = Number(BigInt(key) - events[0].seq);
-  return i >= 0 && i < events.length ? i : -1;
 }
 
 /** The first index i with offsets[i] >= value. */

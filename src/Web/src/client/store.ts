@@ -10,6 +10,7 @@ import { pageTitle } from '../shared/format';
 import { ProtocolError } from '../shared/protocol';
 import { Timeline, type HistoryPage } from './timeline';
 import { Notifier } from './notifier';
+import { loadPendingAlerts, noteAlertEvent, pendingAlerts } from './Attention';
 
 export interface RoomSummary {
   room_id: string;
@@ -50,7 +51,13 @@ export interface PendingMessage {
   error?: string;
 }
 
-export type View = 'room' | 'directory' | 'sessions' | 'settings' | 'create-room';
+export interface RoomSettings {
+  pins: Uint8Array[];
+  postingRole: string | null;
+  attachments: { max_bytes?: number | bigint; types?: string[] } | null;
+}
+
+export type View = 'room' | 'directory' | 'sessions' | 'settings' | 'create-room' | 'incident';
 
 export function toSummary(r: Record<string, unknown>): RoomSummary {
   return {
@@ -76,6 +83,7 @@ export function sortRooms(rooms: Iterable<RoomSummary>): RoomSummary[] {
     const ai = a.membership === 'invite' ? 1 : 0;
     const bi = b.membership === 'invite' ? 1 : 0;
     if (ai !== bi) return bi - ai;
+    if (a.archived !== b.archived) return a.archived ? 1 : -1;
     if (a.head_ts !== b.head_ts) return a.head_ts > b.head_ts ? -1 : 1;
     return a.room_id < b.room_id ? -1 : 1;
   });
@@ -152,6 +160,7 @@ export class ClientStore {
     this.limits.value = limits;
     await this.refreshRooms();
     if (this.me.value === null) void this.loadMe();
+    void loadPendingAlerts(this);
     if (!resumed) {
       // A fresh connection (first connect, or the server refused the resume token): catch up the open timelines.
       for (const t of this.timelines.values()) void t.catchUp();
@@ -161,6 +170,7 @@ export class ClientStore {
   }
 
   private onEvent(e: RoomEvent): void {
+    if (e.type === 'message') noteAlertEvent(this, e);
     const t = this.timelines.get(e.room);
     if (t) t.add(e);
     const rooms = this.rooms.value;
@@ -201,7 +211,12 @@ export class ClientStore {
 
   async refreshRooms(): Promise<void> {
     try {
-      const list = await this.connection.call<Record<string, unknown>[]>('rooms.list', {});
+      // Archived rooms are listed only when asked for (§13.1); they stay readable, at the end of the list.
+      const [active, archived] = await Promise.all([
+        this.connection.call<Record<string, unknown>[]>('rooms.list', {}),
+        this.connection.call<Record<string, unknown>[]>('rooms.list', { archived: true }).catch(() => []),
+      ]);
+      const list = [...active, ...archived];
       batch(() => {
         this.rooms.value = new Map(list.map((r) => { const s = toSummary(r); return [s.room_id, s]; }));
         this.roomsLoaded.value = true;
@@ -281,7 +296,11 @@ export class ClientStore {
       this.selectedRoom.value = room;
       this.view.value = 'room';
     });
-    if (this.rooms.value.get(room)?.membership === 'join') this.timeline(room);
+    if (this.rooms.value.get(room)?.membership === 'join') {
+      this.timeline(room);
+      void this.loadSettings(room);
+    }
+    if (this.thread.value?.room !== room) this.thread.value = null;
     this.maybeMarkRead(room);
   }
 
@@ -322,6 +341,104 @@ export class ClientStore {
   dismissPending(txn: string): void {
     this.pending.value = this.pending.value.filter((p) => p.txn !== txn);
   }
+
+  // ---- workplace: relations, moderation, polls, pins, files (docs/protocol.md §15) ----
+
+  /** Sends an event that relates to another (thread reply, edit, reaction) or any postable type. */
+  async sendEvent(room: string, type: string, content: Record<string, unknown>): Promise<void> {
+    await this.connection.send(room, type, content);
+  }
+
+  async reply(room: string, root: Uint8Array, body: string): Promise<void> {
+    await this.sendEvent(room, 'message', { body, rel: { type: 'thread', event: root } });
+  }
+
+  async edit(room: string, target: Uint8Array, body: string): Promise<void> {
+    await this.sendEvent(room, 'message', { body, rel: { type: 'edit', event: target } });
+  }
+
+  async react(room: string, target: Uint8Array, key: string): Promise<void> {
+    await this.sendEvent(room, 'reaction', { key, rel: { type: 'reaction', event: target } });
+  }
+
+  async redact(room: string, event: Uint8Array, reason?: string): Promise<void> {
+    await this.connection.call('rooms.redact', { room, event, reason: reason || undefined });
+  }
+
+  async report(room: string, event: Uint8Array, reason: string): Promise<void> {
+    await this.connection.call('moderation.report', { room, event, reason });
+  }
+
+  async pin(room: string, event: Uint8Array, pinned: boolean): Promise<void> {
+    await this.connection.call(pinned ? 'rooms.pin' : 'rooms.unpin', { room, event });
+    await this.loadSettings(room);
+  }
+
+  async sendPoll(room: string, question: string, options: string[], multiple: boolean, anonymous: boolean): Promise<void> {
+    await this.sendEvent(room, 'poll', {
+      question, multiple, anonymous,
+      options: options.map((text, i) => ({ id: String(i + 1), text })),
+    });
+  }
+
+  async vote(room: string, poll: Uint8Array, options: string[]): Promise<void> {
+    await this.connection.call('polls.vote', { room, poll, options });
+  }
+
+  async closePoll(room: string, poll: Uint8Array): Promise<void> {
+    await this.connection.call('polls.close', { room, poll });
+  }
+
+  /** rooms.settings: pins, content rules, edit and delete windows. */
+  readonly settings = signal<Map<string, RoomSettings>>(new Map());
+
+  async loadSettings(room: string): Promise<void> {
+    try {
+      const r = await this.connection.call<Record<string, unknown>>('rooms.settings', { room });
+      const m = new Map(this.settings.value);
+      m.set(room, {
+        pins: Array.isArray(r.pins) ? (r.pins as unknown[]).filter((x): x is Uint8Array => x instanceof Uint8Array) : [],
+        postingRole: typeof r.posting_role === 'string' ? r.posting_role : null,
+        attachments: ((r.content_rules as Record<string, unknown> | undefined)?.attachments ?? null) as RoomSettings['attachments'],
+      });
+      this.settings.value = m;
+    } catch {
+      // A server without the workplace features: no pins, no rules to show.
+    }
+  }
+
+  /** Uploads a file (POST /v1/rooms/{room}/attachments) and posts it in a message. */
+  async sendFile(room: string, file: File, text = ''): Promise<void> {
+    const rules = this.settings.value.get(room)?.attachments;
+    if (rules?.max_bytes && file.size > Number(rules.max_bytes)) {
+      throw new ProtocolError('attachment_too_large', `${file.name}: larger than this room allows`);
+    }
+    const type = file.type || 'application/octet-stream';
+    const res = await fetch(`/v1/rooms/${encodeURIComponent(room)}/attachments`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${this.auth.token}`, 'Content-Type': type },
+      body: file,
+    });
+    const json = (await res.json().catch(() => null)) as Record<string, unknown> | null;
+    if (!res.ok) {
+      const err = (json?.error ?? {}) as { code?: string; message?: string };
+      throw new ProtocolError(err.code ?? `http_${res.status}`, err.message ?? res.statusText, res.status);
+    }
+    await this.sendEvent(room, 'message', {
+      body: text || file.name,
+      attachments: [{ id: json!.attachment_id, name: file.name.slice(0, 255), type: json!.content_type ?? type, size: json!.size ?? file.size }],
+    });
+  }
+
+  /** Downloads an attachment with the Authorization header (never a token in a URL) as a blob: URL. */
+  async attachmentUrl(id: string): Promise<string> {
+    const res = await fetch(`/v1/attachments/${encodeURIComponent(id)}`, { headers: { Authorization: `Bearer ${this.auth.token}` } });
+    if (!res.ok) throw new ProtocolError('unknown_attachment', res.statusText, res.status);
+    return URL.createObjectURL(await res.blob());
+  }
+
+  /** The thread panel: the root of the open thread. */
+  readonly thread = signal<{ room: string; root: RoomEvent } | null>(null);
 
   // ---- rooms and people ----
 
@@ -423,6 +540,7 @@ export class ClientStore {
 
   private async endSession(reason: string | null): Promise<void> {
     this.stop();
+    pendingAlerts.value = [];
     await deleteLocalData();
     clearSession();
     this.signedOutReason.value = reason;
