@@ -257,6 +257,7 @@ users.Subcommands.Add(usersList);
 users.Subcommands.Add(usersSetupLink);
 admin.Subcommands.Add(users);
 admin.Subcommands.Add(FederationCommands.Build(configOption, jsonOption));
+ModerationCommands.Add(admin, configOption, jsonOption);
 admin.Subcommands.Add(BackupCommands.Backup(configOption));
 admin.Subcommands.Add(BackupCommands.Keys(configOption));
 root.Subcommands.Add(admin);

@@ -81,6 +81,24 @@ public enum ErrorCode
     RequestReplayed = 36,
     /// <summary>Federation: an event or batch fails verification (id, content hash, chain, order or origin).</summary>
     EventInvalid = 37,
+    /// <summary>The edit or delete window the company sets for one's own messages has passed.</summary>
+    EditWindowClosed = 38,
+    /// <summary>The related or referenced event does not exist in this room (or its content is gone).</summary>
+    UnknownEvent = 39,
+    /// <summary>A relation (<c>rel</c>) is not allowed here: wrong kind of target, a thread inside a thread, a second identical reaction.</summary>
+    InvalidRelation = 40,
+    /// <summary>The room's content rules do not allow this attachment type.</summary>
+    AttachmentTypeNotAllowed = 41,
+    /// <summary>The attachment is larger than the room's content rules allow.</summary>
+    AttachmentTooLarge = 42,
+    /// <summary>The room's link policy does not allow a link in the message. The message names the link.</summary>
+    LinkNotAllowed = 43,
+    /// <summary>The poll is closed.</summary>
+    PollClosed = 44,
+    /// <summary>No such attachment, or it is not yours to post or read.</summary>
+    UnknownAttachment = 45,
+    /// <summary>A signed download link is malformed, forged or expired.</summary>
+    LinkExpired = 46,
 }
 
 /// <summary>Names and HTTP statuses of <see cref="ErrorCode"/> values.</summary>
@@ -119,7 +137,10 @@ public static class ErrorCodes
             or ErrorCode.NotInvited or ErrorCode.RoomArchived or ErrorCode.FederationRefused => 403,
         ErrorCode.NotFound or ErrorCode.UnknownRoom or ErrorCode.UnknownUser => 404,
         ErrorCode.Conflict or ErrorCode.AlreadyMember => 409,
-        ErrorCode.FrameTooLarge or ErrorCode.ContentTooLarge => 413,
+        ErrorCode.FrameTooLarge or ErrorCode.ContentTooLarge or ErrorCode.AttachmentTooLarge => 413,
+        ErrorCode.UnknownEvent or ErrorCode.UnknownAttachment => 404,
+        ErrorCode.AttachmentTypeNotAllowed => 415,
+        ErrorCode.LinkExpired or ErrorCode.EditWindowClosed or ErrorCode.LinkNotAllowed => 403,
         ErrorCode.RateLimited => 429,
         ErrorCode.StorageFull => 507,
         ErrorCode.StorageUnavailable or ErrorCode.Unavailable or ErrorCode.FederationPending => 503,

@@ -28,7 +28,7 @@ public static class EventTypes
 
     /// <summary>True when a client may propose <paramref name="type"/> with a Send frame.</summary>
     public static bool IsClientSendable(string type) =>
-        type == Message || (type.StartsWith(CustomPrefix, StringComparison.Ordinal) && type.Length > 2 && type.Length <= MaxLength && IsTypeChars(type));
+        type == Message || WorkplaceEventTypes.IsClientSendable(type) || (type.StartsWith(CustomPrefix, StringComparison.Ordinal) && type.Length > 2 && type.Length <= MaxLength && IsTypeChars(type));
 
     /// <summary>True for the message-like types that count towards unread counts.</summary>
     public static bool CountsAsUnread(string type) => type == Message;

@@ -32,6 +32,10 @@ internal static class ConsoleAccess
         ("partners", Access.Admin),
         ("scim", Access.Admin),
         ("audit", Access.Auditors),
+        // Issue 7a (RetentionEndpoints, ModerationEndpoints): the same role lists those endpoints check.
+        ("retention", [CompanyRoles.Admin, CompanyRoles.ComplianceOfficer]),
+        ("retention.policy", Access.Admin),
+        ("moderation", [CompanyRoles.Admin, CompanyRoles.Moderator]),
         ("figures", Operators),
     ];
 

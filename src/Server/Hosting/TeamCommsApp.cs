@@ -14,6 +14,7 @@ using TeamComms.Server.Keys;
 using TeamComms.Server.Rooms;
 using TeamComms.Server.Storage;
 using TeamComms.Server.Web;
+using TeamComms.Server.Workplace;
 
 namespace TeamComms.Server.Hosting;
 
@@ -61,6 +62,7 @@ public static class TeamCommsApp
         FederationEndpoints.Map(app);
         KeyEndpoints.Map(app);
         DirectoryApi.Map(app);
+        app.MapTeamCommsWorkplace();
         WebAppHosting.Map(app);
         app.Lifetime.ApplicationStopped.Register(() =>
         {

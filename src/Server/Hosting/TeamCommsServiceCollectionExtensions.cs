@@ -14,6 +14,7 @@ using TeamComms.Server.Keys;
 using TeamComms.Server.Storage.Encryption;
 using TeamComms.Server.Rooms;
 using TeamComms.Server.Storage;
+using TeamComms.Server.Workplace;
 
 namespace TeamComms.Server.Hosting;
 
@@ -70,7 +71,8 @@ public static class TeamCommsServiceCollectionExtensions
             sp.GetRequiredService<ServerMetrics>(),
             sp.GetRequiredService<ILogger<LocalRoomLog>>(),
             sp.GetService<IRoomPolicy>(),
-            sp.GetService<IRoomFederation>()));
+            sp.GetService<IRoomFederation>(),
+            sp.GetService<IRoomWorkplace>()));
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<AccountService>();
         services.AddSingleton<ClientCalls>();
@@ -79,6 +81,7 @@ public static class TeamCommsServiceCollectionExtensions
         services.AddTeamCommsDirectory(configuration);
         services.AddTeamCommsAdminConsole();
         services.AddTeamCommsFederation(configuration);
+        services.AddTeamCommsWorkplace(configuration);
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;

@@ -44,9 +44,9 @@ internal sealed partial class LocalRoomLog
         {
             return (ErrorCode.InvalidEventType, $"'{type}' cannot be sent; use 'message' or an 'x.' type");
         }
-        if (state.Kind == RoomKinds.Announcement && RoomRoles.Rank(state.RoleOf(userId)) < RoomRoles.Rank(RoomRoles.Poster))
+        if (!CanPost(state, userId, type))
         {
-            return (ErrorCode.Forbidden, "only posters, moderators and owners post in an announcement room");
+            return (ErrorCode.Forbidden, PostingRefusal(state));
         }
         return null;
     }
@@ -194,6 +194,9 @@ internal sealed partial class LocalRoomLog
             {
                 EventTypes.Member => SequenceRemoteMembership(request, p),
                 EventTypes.Name or EventTypes.Topic => SequenceState(request, new StateProposal(p.Actor, p.RoomId, p.Type, MsgPackValue.ReadMap(p.Content))),
+                WorkplaceEventTypes.Redaction => SequenceRemoteRedaction(request, p),
+                WorkplaceEventTypes.PollVote => SequenceRemoteVote(request, p),
+                WorkplaceEventTypes.Pins or WorkplaceEventTypes.Posting or WorkplaceEventTypes.ContentRules => SequenceRemoteSetting(request, p),
                 _ => SequenceRemoteSend(request, room, p),
             };
         }
@@ -212,7 +215,7 @@ internal sealed partial class LocalRoomLog
 
     private (ErrorCode Code, string Message)? SequenceRemoteSend(Request request, Room room, RemoteProposal p)
     {
-        if (CheckSend(room.Working.State, p.Actor.UserId, p.Type) is { } refused)
+        if ((CheckSend(room.Working.State, p.Actor.UserId, p.Type) ?? CheckContent(room, p.Actor.UserId, p.Type, p.Content, remote: true)) is { } refused)
         {
             return refused;
         }
@@ -345,6 +348,7 @@ internal sealed partial class LocalRoomLog
             Membership = change,
         };
         _batchEvents.Add(ev);
+        OnAppended(room, ev, e.Content, verbatim: true);
         return ev;
     }
 
@@ -379,6 +383,7 @@ internal sealed partial class LocalRoomLog
                 recordChanged = true;
                 break;
         }
+        ApplyWorkplaceFollowerState(room, e);
         if (e.Origin is { } signed)
         {
             // Remember which signed proposal sits where, so that a hub replaying it elsewhere is caught.
@@ -415,11 +420,14 @@ internal sealed partial class LocalRoomLog
                 continue;
             }
             var existing = EventCodec.Read(stored.Wire);
-            if (existing.Id != v.Event.Id || existing.Content is not null)
+            if (existing.Id != v.Event.Id || existing.Content is not null || ContentRemovedHere(room, v.Event.Seq, existing.Type))
             {
                 continue;
             }
-            _batch.PutEvent(room.Key, v.Event.Seq, StoredEvent.Build(stored.Pos, v.Wire, stored.MessageCount, out _));
+            var filled = StoredEvent.Build(stored.Pos, v.Wire, stored.MessageCount, out _);
+            _batch.PutEvent(room.Key, v.Event.Seq, filled);
+            _batchStored[(room.Key, v.Event.Seq)] = filled;
+            IndexRelation(room, v.Event.Seq, v.Event.Content.Value, lenient: true);
         }
         request.RoomId = room.RoomId;
         return null;

@@ -54,9 +54,11 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
 
     public LocalRoomLog(RocksStore store, RoomRegistry rooms, RoomStore roomStore, EventStore events, AccountStore accounts,
         TimeProvider time, StorageOptions options, string serverName, ICommitSink sink, ServerMetrics metrics, ILogger<LocalRoomLog> logger,
-        IRoomPolicy? policy = null, IRoomFederation? federation = null)
+        IRoomPolicy? policy = null, IRoomFederation? federation = null, IRoomWorkplace? workplace = null)
     {
         _policy = policy;
+        _workplace = workplace;
+        _workplaceStore = new WorkplaceStore(store);
         _federation = federation;
         _store = store;
         _batch = new StoreBatch(store);
@@ -235,6 +237,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 _metrics.RecordCommit(_batchEvents.Count, _time.GetElapsedTime(started));
             }
             AfterCommitFederation();
+            AfterCommitWorkplace();
             foreach (var item in _items)
             {
                 item.Complete();
@@ -276,6 +279,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         _batchTxns.Clear();
         _batchMarkers.Clear();
         ClearFederationBatch();
+        ClearWorkplaceBatch();
     }
 
     // ---- sequencing ---------------------------------------------------------------------------------------------
@@ -297,6 +301,12 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 RemoteProposal p => SequenceRemote(request, p),
                 FollowerEventsProposal p => SequenceFollower(request, p),
                 ContentFillProposal p => SequenceContentFill(request, p),
+                RedactProposal p => SequenceRedact(request, p),
+                PinProposal p => SequencePin(request, p),
+                RoomSettingProposal p => SequenceRoomSetting(request, p),
+                VoteProposal p => SequenceVote(request, p),
+                ClosePollProposal p => SequenceClosePoll(request, p),
+                PurgeProposal p => SequencePurge(request, p),
                 _ => (ErrorCode.Internal, "unknown proposal"),
             };
             if (error is { } e)
@@ -337,7 +347,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         {
             return (ErrorCode.UnknownRoom, $"no room {p.RoomId}");
         }
-        if (CheckSend(room.Working.State, p.Actor.UserId, p.Type) is { } refused)
+        if ((CheckSend(room.Working.State, p.Actor.UserId, p.Type) ?? CheckContent(room, p.Actor.UserId, p.Type, p.Content, remote: false)) is { } refused)
         {
             return refused;
         }
@@ -829,6 +839,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
             Membership = membership,
         };
         _batchEvents.Add(ev);
+        OnAppended(room, ev, content, verbatim: false);
         return ev;
     }
 

@@ -6,7 +6,7 @@ using TeamComms.Server.Storage;
 namespace TeamComms.Server.Rooms;
 
 /// <summary>Rooms by key and by id, loaded lazily from storage and then kept in memory.</summary>
-internal sealed class RoomRegistry(RoomStore rooms, EventStore events)
+internal sealed class RoomRegistry(RoomStore rooms, EventStore events, WorkplaceStore workplace)
 {
     private readonly ConcurrentDictionary<long, Room> _byKey = new();
     private readonly ConcurrentDictionary<string, long> _keys = new(StringComparer.Ordinal);
@@ -23,6 +23,18 @@ internal sealed class RoomRegistry(RoomStore rooms, EventStore events)
             _keys.TryAdd(roomId, key);
         }
         return Get(key);
+    }
+
+    /// <summary>Every room this server has (loading those not yet in memory).</summary>
+    public IEnumerable<Room> All()
+    {
+        foreach (var record in rooms.AllRooms())
+        {
+            if (Get(record.Key) is { } room)
+            {
+                yield return room;
+            }
+        }
     }
 
     public Room? Get(long key)
@@ -79,6 +91,7 @@ internal sealed class RoomRegistry(RoomStore rooms, EventStore events)
             Archived = record.Archived,
             Members = members.ToImmutable(),
             JoinedCount = joined,
+            Workplace = WorkplaceRoomState.FromRecord(workplace.GetRoomSettings(key)),
         };
         var head = RoomHead.Empty;
         if (events.TryGetHead(key, out var stored))

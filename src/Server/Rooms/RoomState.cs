@@ -46,6 +46,9 @@ internal sealed record RoomState
     public ImmutableDictionary<string, MemberInfo> Members { get; init; } = ImmutableDictionary.Create<string, MemberInfo>(StringComparer.Ordinal);
     public int JoinedCount { get; init; }
 
+    /// <summary>Posting role, pins, content rules and retention (workplace features).</summary>
+    public WorkplaceRoomState Workplace { get; init; } = WorkplaceRoomState.Default;
+
     public MemberInfo? Member(string userId) => Members.TryGetValue(userId, out var m) ? m : null;
 
     public bool IsJoined(string userId) => Member(userId)?.Membership == Membership.Join;

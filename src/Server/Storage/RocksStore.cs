@@ -13,9 +13,9 @@ internal sealed partial class RocksStore : IDisposable
 {
     /// <summary>
     /// The data-directory format this build writes. Version 1 had no epoch; version 2 stored events in plaintext
-    /// (see <see cref="Migrate"/>); version 3 encrypts them at rest.
+    /// (see <see cref="Migrate"/>); version 3 encrypts them at rest; version 4 indexes event ids (workplace features).
     /// </summary>
-    public const int CurrentFormatVersion = 3;
+    public const int CurrentFormatVersion = 4;
 
     internal static readonly string[] ColumnFamilyNames =
     [
@@ -26,6 +26,8 @@ internal sealed partial class RocksStore : IDisposable
         "profiles", "directory", "directory_index", "audit", "audit_heads",
         // Federation (RocksStore.Federation.cs): partners, keys and pending sends; outboxes; push cursors; proposal nonces.
         "federation", "fed_outbox", "fed_cursors", "fed_nonces",
+        // Workplace features (issue 7, RocksStore.Workplace.cs): event ids, relations, settings, attachments, held content.
+        "event_ids", "relations", "workplace", "attachments", "held_events",
     ];
 
     private readonly RocksDb _db;
@@ -253,6 +255,10 @@ internal sealed partial class RocksStore : IDisposable
                     // Format 2 stored events in plaintext: seal each with its room's data key (in batches; a crash
                     // part-way leaves version 2 and the next start continues, skipping what is already sealed).
                     EncryptPlaintextEvents();
+                    break;
+                case 3:
+                    // Format 3 had no event-id index; relations (threads, reactions, edits, ...) refer to events by id.
+                    IndexEventIds();
                     break;
                 default:
                     throw new StorageFormatException($"No migration from format version {v}.");

@@ -138,7 +138,7 @@ public class AdminConsoleApiTests
         static List<string> Sections(JsonObject? console) => [.. console!["sections"]!.AsArray().Select(s => s!.GetValue<string>())];
         Assert.Equal(["users", "users.edit", "users.import", "roles"], Sections(await hrHttp.GetAsync("/v1/admin/console")));
         Assert.Equal(["users", "users.devices", "audit", "figures"], Sections(await secHttp.GetAsync("/v1/admin/console")));
-        Assert.Equal(["audit"], Sections(await compHttp.GetAsync("/v1/admin/console")));
+        Assert.Equal(["audit", "retention"], Sections(await compHttp.GetAsync("/v1/admin/console")));
         Assert.Empty(Sections(await plainHttp.GetAsync("/v1/admin/console")));
         var adminSections = Sections(await admin.GetAsync("/v1/admin/console"));
         Assert.Contains("users.roles", adminSections);

@@ -7,7 +7,9 @@ import { get, type ConsoleInfo } from './api';
 import { visibleSections, type MenuSection } from './format';
 import { AuditScreen } from './screens/Audit';
 import { FiguresScreen } from './screens/Figures';
+import { ModerationScreen } from './screens/Moderation';
 import { PoliciesScreen } from './screens/Policies';
+import { RetentionScreen } from './screens/Retention';
 import { RolesScreen } from './screens/Roles';
 import { RoomsScreen } from './screens/Rooms';
 import { RulesScreen } from './screens/Rules';
@@ -68,6 +70,8 @@ function Screen({ section, info }: { section: MenuSection; info: ConsoleInfo }) 
     case 'policies': return <PoliciesScreen canPartners={can('partners')} />;
     case 'scim': return <ScimScreen />;
     case 'audit': return <AuditScreen />;
+    case 'retention': return <RetentionScreen canEditPolicy={can('retention.policy')} />;
+    case 'moderation': return <ModerationScreen />;
     case 'figures': return <FiguresScreen />;
   }
 }

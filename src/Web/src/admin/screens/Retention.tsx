@@ -120,7 +120,7 @@ function ContentPolicyForm({ data, canEdit, busy, onSave }: { data: ContentPolic
   return (
     <form class="admin-form" aria-labelledby="content-policy-h" onSubmit={(e) => {
       e.preventDefault();
-      void onSave({ edit_window_minutes: num(form.edit), delete_window_minutes: num(form.del), retention_days: num(form.days) });
+      void onSave({ edit_window_minutes: num(form.edit), delete_window_minutes: num(form.del), retention_days: num(form.days) ?? 0 });
     }}>
       <h2 id="content-policy-h">{t('retention.policy')}</h2>
       <Field id="retention-days" label={t('retention.days')}>
