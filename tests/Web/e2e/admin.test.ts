@@ -171,4 +171,26 @@ describe('admin console', () => {
     expect(ann.user.department).toBe('Surgery');
     await context.close();
   });
+
+  it('places and releases a legal hold as a compliance officer, who sees only the audit log and retention', async () => {
+    const admin = await server.admin();
+    await server.api('POST', '/v1/admin/users', admin, { username: 'cora', display_name: 'Cora Compliance', roles: ['compliance_officer'], password: 'cora-password-1' });
+    const { context, page } = await newPage(browser);
+    await adminSignIn(page, server, 'cora', 'cora-password-1');
+    const nav = page.getByRole('navigation', { name: 'Admin sections' });
+    expect(await nav.getByRole('link').allTextContents()).toEqual(['Audit log', 'Retention and legal holds']);
+    await nav.getByRole('link', { name: 'Retention and legal holds' }).click();
+    // The company policy is shown read-only: changing it is for admins.
+    expect(await page.getByLabel('Keep messages (days; 0: forever)').getAttribute('readonly')).not.toBeNull();
+    await page.getByLabel('Person or room').fill(ids.neville);
+    await page.getByLabel('Reason', { exact: true }).fill('litigation 2026-17');
+    await page.getByRole('button', { name: 'Place hold' }).click();
+    const row = page.locator('tr', { hasText: 'litigation 2026-17' });
+    await row.getByText('Active').waitFor();
+    await row.getByRole('button', { name: /Release/ }).click();
+    await row.getByText('Released').waitFor();
+    const holds = await server.api<{ holds: { target: string; released: boolean; created_by: string }[] }>('GET', '/v1/admin/legal-holds', admin);
+    expect(holds.holds.map((h) => [h.target, h.released])).toEqual([[ids.neville, true]]);
+    await context.close();
+  });
 });
