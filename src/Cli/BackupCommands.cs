@@ -3,13 +3,13 @@ using TeamComms.Client;
 
 namespace TeamComms.Cli;
 
-/// <summary><c>teamcomms admin backup</c> and <c>teamcomms admin keys …</c>: online backups and key rotation through the admin API.</summary>
+/// <summary><c>teamcomms admin backup</c> and <c>teamcomms admin keys …</c>: online backups and key rotation, for security officers.</summary>
 internal static class BackupCommands
 {
     public static Command Backup(Option<string> config)
     {
         var download = new Option<string?>("--download") { Description = "Also download the backup and its manifest into this directory" };
-        var backup = new Command("backup", "Make an online, consistent, encrypted backup (age file + signed manifest) on the server");
+        var backup = new Command("backup", "Make an online, consistent, encrypted backup (age file + signed manifest) on the server (security officers)");
         backup.Options.Add(download);
         backup.SetAction((pr, ct) => Cli.Run(async () =>
         {
@@ -37,7 +37,7 @@ internal static class BackupCommands
 
     public static Command Keys(Option<string> config)
     {
-        var keys = new Command("keys", "Encryption keys: status and rotation");
+        var keys = new Command("keys", "Encryption keys: status, rotation and company recipients (security officers)");
         var status = new Command("status", "KEK id and source, company recipients, signing key");
         status.SetAction((pr, ct) => Cli.Run(async () =>
         {
@@ -70,6 +70,7 @@ internal static class BackupCommands
         keys.Subcommands.Add(status);
         keys.Subcommands.Add(rotateKek);
         keys.Subcommands.Add(rotateRoom);
+        keys.Subcommands.Add(ComplianceCommands.KeyRecipients(config));
         return keys;
     }
 }

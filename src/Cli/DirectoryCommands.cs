@@ -754,7 +754,7 @@ internal static class DirectoryCommands
 
     private static Command ComplianceCommand(Option<string> config, Option<bool> json)
     {
-        var compliance = new Command("compliance", "Compliance officers: read archived rooms (every read is audited)");
+        var compliance = new Command("compliance", "Compliance officers: read archived rooms and export (every read and export is audited)");
         var rooms = new Command("rooms", "Archived rooms");
         rooms.SetAction((pr, ct) => Cli.Run(async () =>
         {
@@ -783,6 +783,7 @@ internal static class DirectoryCommands
         }));
         compliance.Subcommands.Add(rooms);
         compliance.Subcommands.Add(history);
+        ComplianceCommands.Add(compliance, config, json);
         return compliance;
     }
 

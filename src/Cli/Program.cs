@@ -264,5 +264,6 @@ root.Subcommands.Add(admin);
 root.Subcommands.Add(EscrowCommands.Escrow());
 root.Subcommands.Add(EscrowCommands.Keys());
 DirectoryCommands.Add(root, admin, users, rooms, configOption, jsonOption);
+root.Subcommands.Add(ComplianceCommands.Approvals(configOption, jsonOption));
 
 return await root.Parse(args).InvokeAsync();

@@ -99,6 +99,19 @@ public enum ErrorCode
     UnknownAttachment = 45,
     /// <summary>A signed download link is malformed, forged or expired.</summary>
     LinkExpired = 46,
+    /// <summary>
+    /// The action would let one person hold roles that must stay apart (security officer and compliance officer), or
+    /// the caller holds both and the server refuses the action that would combine them. The message names the roles.
+    /// </summary>
+    RoleConflict = 47,
+    /// <summary>The approval request expired before a second officer decided it; nothing was changed. File a new request.</summary>
+    ApprovalExpired = 48,
+    /// <summary>The approval request was already decided (approved, rejected, cancelled or superseded); nothing was changed.</summary>
+    ApprovalClosed = 49,
+    /// <summary>The value is not an age X25519 recipient (<c>age1…</c>), or names a recipient the request does not allow.</summary>
+    InvalidRecipient = 50,
+    /// <summary>The compliance officer has no approved age recipient registered, so an export cannot be encrypted to them.</summary>
+    NoExportRecipient = 51,
 }
 
 /// <summary>Names and HTTP statuses of <see cref="ErrorCode"/> values.</summary>
@@ -136,7 +149,8 @@ public static class ErrorCodes
         ErrorCode.Forbidden or ErrorCode.NotMember or ErrorCode.AccountDisabled or ErrorCode.PolicyViolation
             or ErrorCode.NotInvited or ErrorCode.RoomArchived or ErrorCode.FederationRefused => 403,
         ErrorCode.NotFound or ErrorCode.UnknownRoom or ErrorCode.UnknownUser => 404,
-        ErrorCode.Conflict or ErrorCode.AlreadyMember => 409,
+        ErrorCode.Conflict or ErrorCode.AlreadyMember or ErrorCode.RoleConflict or ErrorCode.ApprovalExpired
+            or ErrorCode.ApprovalClosed or ErrorCode.NoExportRecipient => 409,
         ErrorCode.FrameTooLarge or ErrorCode.ContentTooLarge or ErrorCode.AttachmentTooLarge => 413,
         ErrorCode.UnknownEvent or ErrorCode.UnknownAttachment => 404,
         ErrorCode.AttachmentTypeNotAllowed => 415,

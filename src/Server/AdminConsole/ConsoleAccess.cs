@@ -36,6 +36,9 @@ internal static class ConsoleAccess
         ("retention", [CompanyRoles.Admin, CompanyRoles.ComplianceOfficer]),
         ("retention.policy", Access.Admin),
         ("moderation", [CompanyRoles.Admin, CompanyRoles.Moderator]),
+        // Issue 5b (ApprovalEndpoints, ExportEndpoints): two-person approvals and compliance exports.
+        ("approvals", [CompanyRoles.SecurityOfficer, CompanyRoles.ComplianceOfficer]),
+        ("exports", [CompanyRoles.ComplianceOfficer]),
         ("figures", Operators),
     ];
 

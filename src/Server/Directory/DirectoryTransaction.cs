@@ -177,6 +177,7 @@ internal sealed class DirectoryTransaction
             throw new ApiException(ErrorCode.Conflict, $"the username '{username}' is taken");
         }
         var roleList = CheckRoles(roles ?? []);
+        RoleSeparation.CheckAssignment(roleList, userId);
         var key = NextUserKey();
         profile = profile with { UserKey = key, UpdatedAt = Now, Deleted = false };
         CheckProfile(key, profile);
@@ -248,6 +249,8 @@ internal sealed class DirectoryTransaction
         {
             return entry;
         }
+        RoleSeparation.CheckAssignment(list, entry.UserId);
+        RoleSeparation.CheckNotSelf(list.Except(entry.Roles), entry.UserId, By.Actor);
         var updated = entry with { Roles = list };
         Users[key] = updated;
         ChangeUserRow(key, u => u with { Roles = list });

@@ -8,6 +8,7 @@ using TeamComms.Server.Admin;
 using TeamComms.Server.Api;
 using TeamComms.Server.Connections;
 using TeamComms.Server.CompanyDirectory;
+using TeamComms.Server.Compliance;
 using TeamComms.Server.Federation;
 using TeamComms.Server.FanOut;
 using TeamComms.Server.Keys;
@@ -63,6 +64,7 @@ public static class TeamCommsApp
         KeyEndpoints.Map(app);
         DirectoryApi.Map(app);
         app.MapTeamCommsWorkplace();
+        ComplianceServiceCollectionExtensions.MapTeamCommsCompliance(app);
         WebAppHosting.Map(app);
         app.Lifetime.ApplicationStopped.Register(() =>
         {

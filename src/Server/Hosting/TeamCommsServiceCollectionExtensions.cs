@@ -8,6 +8,7 @@ using TeamComms.Server.AdminConsole;
 using TeamComms.Server.Api;
 using TeamComms.Server.Connections;
 using TeamComms.Server.CompanyDirectory;
+using TeamComms.Server.Compliance;
 using TeamComms.Server.Federation;
 using TeamComms.Server.FanOut;
 using TeamComms.Server.Keys;
@@ -80,6 +81,7 @@ public static class TeamCommsServiceCollectionExtensions
         services.AddHostedService<TeamCommsLifecycle>();
         services.AddTeamCommsDirectory(configuration);
         services.AddTeamCommsAdminConsole();
+        services.AddTeamCommsCompliance(configuration);
         services.AddTeamCommsFederation(configuration);
         services.AddTeamCommsWorkplace(configuration);
         services.ConfigureHttpJsonOptions(o =>

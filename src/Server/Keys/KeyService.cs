@@ -12,7 +12,8 @@ internal sealed class KeyService(RocksStore store, IRoomLog log, RoomRegistry ro
 
     private AtRestEncryption AtRest => store.AtRest ?? throw new ApiException(ErrorCode.Unavailable, "encryption at rest is off");
 
-    public object Status()
+    /// <summary>Key status; <paramref name="pendingRecipientsRequest"/> is the pending change of the company recipients, if any.</summary>
+    public object Status(object? pendingRecipientsRequest = null)
     {
         var at = AtRest;
         return new
@@ -22,6 +23,17 @@ internal sealed class KeyService(RocksStore store, IRoomLog log, RoomRegistry ro
             key_file = at.KeyFilePath,
             kek_rotation_pending = at.KekRotationPending,
             company_recipients = at.CompanyRecipients.Select(r => new { key_id = r.KeyId, recipient = r.ToString() }),
+            approved = at.Approved is { } a ? new
+            {
+                escrow_recipient = a.Escrow,
+                recovery_recipient = a.Recovery,
+                approved_by = a.ApprovedBy,
+                approved_at = DateTimeOffset.FromUnixTimeMilliseconds(a.ApprovedAt),
+                request = a.RequestId == 0 ? (long?)null : a.RequestId,
+            } : null,
+            configured = new { escrow_recipient = at.ConfiguredEscrow, recovery_recipient = at.ConfiguredRecovery },
+            configured_differs_from_approved = at.ConfiguredDiffersFromApproved,
+            pending_recipients_request = pendingRecipientsRequest,
             rooms_with_keys = at.RoomCount,
             signing_key_id = at.SigningKey.KeyId,
         };
@@ -45,7 +57,7 @@ internal sealed class KeyService(RocksStore store, IRoomLog log, RoomRegistry ro
         }
         if (!await _kekGate.WaitAsync(0).ConfigureAwait(false))
         {
-            throw new ApiException(ErrorCode.Conflict, "a KEK rotation is already running");
+            throw new ApiException(ErrorCode.Conflict, "a KEK rotation or a change of the company recipients is already running");
         }
         try
         {
@@ -73,6 +85,27 @@ internal sealed class KeyService(RocksStore store, IRoomLog log, RoomRegistry ro
         var version = await log.BarrierAsync(_ => at.RotateRoomKey(room.Key)).ConfigureAwait(false);
         audit.Record("keys.room.rotated", actor, new Dictionary<string, string> { ["room"] = roomId, ["version"] = version.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         return version;
+    }
+
+    /// <summary>
+    /// Puts an approved (and already committed) set of company recipients into effect: new data keys are wrapped to
+    /// it at once, existing ones are rewrapped beside the sequencer, and the last pass runs at a room-log barrier so
+    /// no batch in flight keeps a key escrowed to the old set. Waits for a running KEK rotation (both rewrite the
+    /// key records). Returns how many data keys were rewrapped.
+    /// </summary>
+    public async Task<int> ApplyRecipientsAsync(CompanyRecipientsRecord approved)
+    {
+        var at = AtRest;
+        await _kekGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var n = await Task.Run(() => at.BeginRecipientChange(approved)).ConfigureAwait(false);
+            return n + await log.BarrierAsync(_ => at.FinishRecipientChange()).ConfigureAwait(false);
+        }
+        finally
+        {
+            _kekGate.Release();
+        }
     }
 
     public void Dispose() => _kekGate.Dispose();

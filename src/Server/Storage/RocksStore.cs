@@ -28,6 +28,8 @@ internal sealed partial class RocksStore : IDisposable
         "federation", "fed_outbox", "fed_cursors", "fed_nonces",
         // Workplace features (issue 7, RocksStore.Workplace.cs): event ids, relations, settings, attachments, held content.
         "event_ids", "relations", "workplace", "attachments", "held_events",
+        // Two-person approvals and compliance officers' export recipients (issue 5); see KeyCodec.Security.cs.
+        "security",
     ];
 
     private readonly RocksDb _db;

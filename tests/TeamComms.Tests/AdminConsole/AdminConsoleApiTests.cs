@@ -137,8 +137,8 @@ public class AdminConsoleApiTests
 
         static List<string> Sections(JsonObject? console) => [.. console!["sections"]!.AsArray().Select(s => s!.GetValue<string>())];
         Assert.Equal(["users", "users.edit", "users.import", "roles"], Sections(await hrHttp.GetAsync("/v1/admin/console")));
-        Assert.Equal(["users", "users.devices", "audit", "figures"], Sections(await secHttp.GetAsync("/v1/admin/console")));
-        Assert.Equal(["audit", "retention"], Sections(await compHttp.GetAsync("/v1/admin/console")));
+        Assert.Equal(["users", "users.devices", "audit", "approvals", "figures"], Sections(await secHttp.GetAsync("/v1/admin/console")));
+        Assert.Equal(["audit", "retention", "approvals", "exports"], Sections(await compHttp.GetAsync("/v1/admin/console")));
         Assert.Empty(Sections(await plainHttp.GetAsync("/v1/admin/console")));
         var adminSections = Sections(await admin.GetAsync("/v1/admin/console"));
         Assert.Contains("users.roles", adminSections);
@@ -196,14 +196,15 @@ public class AdminConsoleApiTests
             {
                 await conn.SendTextAsync(room, $"m{i}");
             }
-            await admin.CreateBackupAsync();
+            using var officer = await server.SecurityOfficerAsync(); // backups are a security officer's (issue 5b)
+            await officer.CreateBackupAsync();
             clock.Advance(TimeSpan.FromSeconds(90));
 
             var figures = await admin.GetAsync("/v1/admin/figures");
             Assert.Equal(90, figures!["uptime_seconds"]!.GetValue<long>());
             Assert.Equal(1, figures["connections"]!.GetValue<int>());
             Assert.True(figures["rooms"]!["total"]!.GetValue<long>() >= 1);
-            Assert.Equal(2, figures["users"]!["active"]!.GetValue<int>()); // the admin and fig-user
+            Assert.Equal(3, figures["users"]!["active"]!.GetValue<int>()); // the admin, the officer and fig-user
             var sent = figures["messages"]!["total"]!.GetValue<long>() - before["messages"]!["total"]!.GetValue<long>();
             Assert.True(sent >= 30, $"{sent} events appended");
             // The rate is over the last minute of samples: the first sample is 90 s old, so 60 s to 90 s are covered.

@@ -134,7 +134,7 @@ public class EscrowCliTests
     }
 
     [Fact]
-    public async Task AdminBackup_Download_ProducesAFileTheEscrowKeyOpens()
+    public async Task SecurityOfficerBackup_Download_ProducesAFileTheEscrowKeyOpens()
     {
         var dir = TempDirectory.Create("tc-escrow");
         try
@@ -148,8 +148,9 @@ public class EscrowCliTests
                 ["TeamComms:Backup:Directory"] = Path.Combine(dir, "server-backups"),
             });
             await KeyTestKit.SeedAsync(server, "cli backup", 3);
-            var config = Path.Combine(dir, "admin.json");
-            Assert.Equal(0, (await RunAsync(TestServer.AdminPassword, "--config", config, "login", "--server", server.BaseUrl.ToString(), "--user", "admin", "--password-stdin")).Code);
+            var config = Path.Combine(dir, "officer.json");
+            (await server.SecurityOfficerAsync("secofficer")).Dispose();
+            Assert.Equal(0, (await RunAsync("password-secofficer", "--config", config, "login", "--server", server.BaseUrl.ToString(), "--user", "secofficer", "--password-stdin")).Code);
             var download = Path.Combine(dir, "downloaded");
             var backup = await RunAsync(null, "--config", config, "admin", "backup", "--download", download);
             Assert.True(backup.Code == 0, backup.Err);

@@ -141,8 +141,8 @@ public class AtRestEncryptionTests
     {
         await using var server = await TestServer.StartAsync();
         var (user, room) = await KeyTestKit.SeedAsync(server, "before", 3);
-        using var admin = await server.AdminAsync();
-        var result = await admin.RotateRoomKeyAsync(room);
+        using var officer = await server.SecurityOfficerAsync();
+        var result = await officer.RotateRoomKeyAsync(room);
         Assert.Equal(2, result!["version"]!.GetValue<int>());
         await using (var conn = await user.ConnectAsync())
         {
@@ -163,10 +163,10 @@ public class AtRestEncryptionTests
         var (user, room) = await KeyTestKit.SeedAsync(server, "hello", 3);
         var keyFile = Path.Combine(server.DataDirectory, "kek.key");
         var oldKey = await File.ReadAllTextAsync(keyFile);
-        using (var admin = await server.AdminAsync())
+        using (var officer = await server.SecurityOfficerAsync())
         {
-            var before = (await admin.KeyStatusAsync())!["kek_id"]!.GetValue<string>();
-            var rotated = await admin.RotateKekAsync();
+            var before = (await officer.KeyStatusAsync())!["kek_id"]!.GetValue<string>();
+            var rotated = await officer.RotateKekAsync();
             Assert.Equal(before, rotated!["from"]!.GetValue<string>());
             Assert.NotEqual(before, rotated["to"]!.GetValue<string>());
         }
@@ -186,10 +186,10 @@ public class AtRestEncryptionTests
         var server = await TestServer.StartAsync(Passphrase("first passphrase"));
         var dir = server.DataDirectory;
         var (user, room) = await KeyTestKit.SeedAsync(server, "hello", 2);
-        using (var admin = await server.AdminAsync())
+        using (var officer = await server.SecurityOfficerAsync())
         {
-            await Assert.ThrowsAsync<TeamCommsException>(() => admin.RotateKekAsync()); // a passphrase KEK needs the new one
-            await admin.RotateKekAsync("second passphrase");
+            await Assert.ThrowsAsync<TeamCommsException>(() => officer.RotateKekAsync()); // a passphrase KEK needs the new one
+            await officer.RotateKekAsync("second passphrase");
         }
         await server.StopAsync();
         var ex = await Assert.ThrowsAnyAsync<Exception>(() => TestServer.StartAsync(Passphrase("first passphrase"), dataDirectory: dir));

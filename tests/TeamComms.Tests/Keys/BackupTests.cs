@@ -45,8 +45,8 @@ public class BackupTests
         };
         var server = await TestServer.StartAsync(settings);
         var (user, room) = await KeyTestKit.SeedAsync(server, "backed up " + new string('x', bodyBytes), messages);
-        using var admin = await server.AdminAsync();
-        var result = await admin.CreateBackupAsync();
+        using var officer = await server.SecurityOfficerAsync();
+        var result = await officer.CreateBackupAsync();
         return new Setup
         {
             Escrow = escrow,
@@ -86,7 +86,7 @@ public class BackupTests
         var target = s.Target("restored");
         var result = Restore(s, target, s.NamedShares(1, 3, 5));
         Assert.True(File.Exists(Path.Combine(target, "kek.key")));
-        Assert.NotEqual((await (await s.Server.AdminAsync()).KeyStatusAsync())!["kek_id"]!.GetValue<string>(), result.KekId);
+        Assert.NotEqual((await (await s.Server.SecurityOfficerAsync()).KeyStatusAsync())!["kek_id"]!.GetValue<string>(), result.KekId);
         await s.Server.StopAsync();
         await using var restored = await TestServer.StartAsync(dataDirectory: target);
         var bodies = await KeyTestKit.BodiesAsync(restored, s.User, s.Room);
@@ -177,9 +177,9 @@ public class BackupTests
         var target = s.Target("restored");
         AssertRefused(s, target, "signature does not verify", () => Restore(s, target, s.NamedShares(1, 2, 3), manifest: tampered));
         // A manifest of another backup (valid signature, other hash) does not match this file.
-        using (var admin = await s.Server.AdminAsync())
+        using (var officer = await s.Server.SecurityOfficerAsync())
         {
-            var other = (await admin.CreateBackupAsync())!["manifest_path"]!.GetValue<string>();
+            var other = (await officer.CreateBackupAsync())!["manifest_path"]!.GetValue<string>();
             AssertRefused(s, target, "does not match its manifest", () => Restore(s, target, s.NamedShares(1, 2, 3), manifest: other));
         }
     }
@@ -198,8 +198,8 @@ public class BackupTests
         }, NullLogger.Instance));
         Assert.Contains("not by the expected server key", ex.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(target));
-        using var admin = await s.Server.AdminAsync();
-        var signer = (await admin.KeyStatusAsync())!["signing_key_id"]!.GetValue<string>();
+        using var officer = await s.Server.SecurityOfficerAsync();
+        var signer = (await officer.KeyStatusAsync())!["signing_key_id"]!.GetValue<string>();
         BackupRestorer.Restore(new RestoreRequest
         {
             BackupFile = s.BackupPath,
@@ -213,8 +213,8 @@ public class BackupTests
     public async Task Backup_WithoutAnEscrowRecipient_IsRefusedClearly()
     {
         await using var server = await TestServer.StartAsync();
-        using var admin = await server.AdminAsync();
-        var ex = await Assert.ThrowsAsync<TeamCommsException>(() => admin.CreateBackupAsync());
+        using var officer = await server.SecurityOfficerAsync();
+        var ex = await Assert.ThrowsAsync<TeamCommsException>(() => officer.CreateBackupAsync());
         Assert.Contains("no escrow recipient is configured", ex.ServerMessage, StringComparison.Ordinal);
     }
 
@@ -248,7 +248,7 @@ public class BackupTests
     }
 
     [Fact]
-    public async Task EscrowRotation_NewBackupsGoToTheNewKey_OldBackupsOpenWithOldShares()
+    public async Task EscrowRotation_HeldUntilApproved_ThenNewBackupsGoToTheNewKey_OldBackupsOpenWithOldShares()
     {
         await using var s = await StartAsync(messages: 4);
         using var newEscrow = AgeIdentity.Generate();
@@ -260,12 +260,18 @@ public class BackupTests
             ["TeamComms:Keys:EscrowRecipient"] = newEscrow.Recipient.ToString(),
             ["TeamComms:Backup:Directory"] = Path.Combine(s.Root, "backups"),
         }, dataDirectory: dir);
-        string newBackup;
-        using (var admin = await s.Server.AdminAsync())
-        {
-            newBackup = (await admin.CreateBackupAsync())!["path"]!.GetValue<string>();
-        }
-        var target = s.Target("old-with-new");
+        using var first = await s.Server.SecurityOfficerAsync();
+        using var second = await s.Server.SecurityOfficerAsync();
+        // The changed configuration is held: a backup made now still goes to the old (approved) escrow key.
+        var heldBackup = (await first.CreateBackupAsync())!["path"]!.GetValue<string>();
+        var target = s.Target("held-with-new");
+        AssertRefused(s, target, "this backup was made for recipient", () => Restore(s, target, newShares.Take(3).Select(x => ($"new-{x.Index}", x.ToString())), heldBackup));
+        Restore(s, s.Target("held"), s.NamedShares(2, 4, 5), heldBackup);
+
+        var pending = (await first.ListApprovalsAsync("pending")).Single()!.AsObject();
+        Assert.Equal("config", pending["requested_by"]!.GetValue<string>());
+        await first.ApproveAsync(pending["id"]!.GetValue<long>());
+        var newBackup = (await second.CreateBackupAsync())!["path"]!.GetValue<string>();
         AssertRefused(s, target, "this backup was made for recipient", () => Restore(s, target, newShares.Take(3).Select(x => ($"new-{x.Index}", x.ToString()))));
         Restore(s, s.Target("old"), s.NamedShares(1, 2, 3));
         AssertRefused(s, target, "this backup was made for recipient", () => Restore(s, target, s.NamedShares(1, 2, 3), newBackup));

@@ -39,19 +39,30 @@ public class RotationCrashTests
         return env;
     }
 
-    private static async Task<(TeamCommsHttpClient Admin, List<string> Rooms)> SeedAsync(ServerProcess server, int rooms)
+    /// <summary>Seeds rooms (as the admin) and returns a security officer's client (key operations are theirs).</summary>
+    private static async Task<(TeamCommsHttpClient Officer, List<string> Rooms)> SeedAsync(ServerProcess server, int rooms)
     {
-        var admin = new TeamCommsHttpClient(server.BaseUrl);
+        using var admin = new TeamCommsHttpClient(server.BaseUrl);
         await admin.LoginAsync("admin", Password);
         var list = new List<string>();
-        await using var conn = await TeamCommsConnection.ConnectAsync(admin.WebSocketUrl, admin.AccessToken!);
-        for (var i = 0; i < rooms; i++)
+        await using (var conn = await TeamCommsConnection.ConnectAsync(admin.WebSocketUrl, admin.AccessToken!))
         {
-            var room = await conn.CreateRoomAsync($"room {i}");
-            await conn.SendTextAsync(room, $"message in room {i}");
-            list.Add(room);
+            for (var i = 0; i < rooms; i++)
+            {
+                var room = await conn.CreateRoomAsync($"room {i}");
+                await conn.SendTextAsync(room, $"message in room {i}");
+                list.Add(room);
+            }
         }
-        return (admin, list);
+        return (await OfficerHelpers.CreateOfficerAsync(server.BaseUrl, Password, OfficerHelpers.SecurityOfficer, "sec"), list);
+    }
+
+    /// <summary>Logs the security officer made by <see cref="SeedAsync"/> in again (after a restart).</summary>
+    private static async Task<TeamCommsHttpClient> OfficerAsync(ServerProcess server)
+    {
+        var officer = new TeamCommsHttpClient(server.BaseUrl);
+        await officer.LoginAsync("sec", "password-sec");
+        return officer;
     }
 
     private static async Task AssertAllReadableAsync(ServerProcess server, IReadOnlyList<string> rooms, int perRoom = 1)
@@ -76,20 +87,19 @@ public class RotationCrashTests
             string before;
             await using (var server = await ServerProcess.StartAsync(data, Env(fault: "kek-rotation:1")))
             {
-                var (admin, r) = await SeedAsync(server, Rooms);
+                var (officer, r) = await SeedAsync(server, Rooms);
                 rooms = r;
-                before = (await admin.KeyStatusAsync())!["kek_id"]!.GetValue<string>();
-                await Assert.ThrowsAnyAsync<Exception>(() => admin.RotateKekAsync());
+                before = (await officer.KeyStatusAsync())!["kek_id"]!.GetValue<string>();
+                await Assert.ThrowsAnyAsync<Exception>(() => officer.RotateKekAsync());
                 await server.KillAsync();
                 Assert.Contains(server.Output, l => l.Contains("killing the process at kek-rotation", StringComparison.Ordinal));
-                admin.Dispose();
+                officer.Dispose();
             }
             Assert.True(File.Exists(Path.Combine(data, "kek.key.next")), "the crash must land mid-rotation");
             await using (var server = await ServerProcess.StartAsync(data, Env()))
             {
-                using var admin = new TeamCommsHttpClient(server.BaseUrl);
-                await admin.LoginAsync("admin", Password);
-                var status = (await admin.KeyStatusAsync())!;
+                using var officer = await OfficerAsync(server);
+                var status = (await officer.KeyStatusAsync())!;
                 Assert.False(status["kek_rotation_pending"]!.GetValue<bool>());
                 Assert.NotEqual(before, status["kek_id"]!.GetValue<string>());
                 await AssertAllReadableAsync(server, rooms);
@@ -111,11 +121,11 @@ public class RotationCrashTests
             List<string> rooms;
             await using (var server = await ServerProcess.StartAsync(data, Env(fault: "kek-rotation-commit:1")))
             {
-                var (admin, r) = await SeedAsync(server, 3);
+                var (officer, r) = await SeedAsync(server, 3);
                 rooms = r;
-                await Assert.ThrowsAnyAsync<Exception>(() => admin.RotateKekAsync());
+                await Assert.ThrowsAnyAsync<Exception>(() => officer.RotateKekAsync());
                 await server.KillAsync();
-                admin.Dispose();
+                officer.Dispose();
             }
             Assert.True(File.Exists(Path.Combine(data, "kek.key.next")));
             await using (var server = await ServerProcess.StartAsync(data, Env()))
@@ -139,11 +149,11 @@ public class RotationCrashTests
             List<string> rooms;
             await using (var server = await ServerProcess.StartAsync(data, Env(fault: "room-key-rotation:1")))
             {
-                var (admin, r) = await SeedAsync(server, 1);
+                var (officer, r) = await SeedAsync(server, 1);
                 rooms = r;
-                await Assert.ThrowsAnyAsync<Exception>(() => admin.RotateRoomKeyAsync(rooms[0]));
+                await Assert.ThrowsAnyAsync<Exception>(() => officer.RotateRoomKeyAsync(rooms[0]));
                 await server.KillAsync();
-                admin.Dispose();
+                officer.Dispose();
             }
             await using (var server = await ServerProcess.StartAsync(data, Env()))
             {
@@ -167,7 +177,7 @@ public class RotationCrashTests
     }
 
     [Fact]
-    public async Task EscrowRotation_KilledMidRewrap_IsFinishedByTheNextStart_AndBackupsGoToTheNewKey()
+    public async Task EscrowRotation_KilledMidRewrapAfterApproval_IsFinishedByTheNextStart_AndBackupsGoToTheNewKey()
     {
         var data = TempDirectory.Create("tc-crash-escrow");
         var backups = TempDirectory.Create("tc-crash-backups");
@@ -179,22 +189,30 @@ public class RotationCrashTests
             string oldBackup;
             await using (var server = await ServerProcess.StartAsync(data, Env(escrow: oldEscrow.Recipient.ToString(), backups: backups)))
             {
-                var (admin, r) = await SeedAsync(server, Rooms);
+                var (officer, r) = await SeedAsync(server, Rooms);
                 rooms = r;
-                oldBackup = (await admin.CreateBackupAsync())!["path"]!.GetValue<string>();
-                admin.Dispose();
+                oldBackup = (await officer.CreateBackupAsync())!["path"]!.GetValue<string>();
+                officer.Dispose();
             }
-            // The start that rewraps the data keys to the new escrow key dies after the first batch.
-            var ex = await Assert.ThrowsAnyAsync<Exception>(() =>
-                ServerProcess.StartAsync(data, Env(fault: "escrow-rewrap:1", escrow: newEscrow.Recipient.ToString(), backups: backups)));
-            Assert.Contains("killing the process at escrow-rewrap", ex.Message, StringComparison.Ordinal);
+            // The new escrow key in the configuration is held; the officer's approval starts the rewrap, which dies
+            // after its first batch.
+            await using (var server = await ServerProcess.StartAsync(data, Env(fault: "escrow-rewrap:1", escrow: newEscrow.Recipient.ToString(), backups: backups)))
+            {
+                using var officer = await OfficerAsync(server);
+                var request = (await officer.ListApprovalsAsync("pending")).Single()!["id"]!.GetValue<long>();
+                await Assert.ThrowsAnyAsync<Exception>(() => officer.ApproveAsync(request));
+                await server.KillAsync();
+                Assert.Contains(server.Output, l => l.Contains("killing the process at escrow-rewrap", StringComparison.Ordinal));
+            }
             string newBackup;
             await using (var server = await ServerProcess.StartAsync(data, Env(escrow: newEscrow.Recipient.ToString(), backups: backups)))
             {
                 await AssertAllReadableAsync(server, rooms);
-                using var admin = new TeamCommsHttpClient(server.BaseUrl);
-                await admin.LoginAsync("admin", Password);
-                newBackup = (await admin.CreateBackupAsync())!["path"]!.GetValue<string>();
+                using var officer = await OfficerAsync(server);
+                var status = (await officer.KeyStatusAsync())!;
+                Assert.Equal(newEscrow.Recipient.ToString(), status["approved"]!["escrow_recipient"]!.GetValue<string>());
+                Assert.False(status["configured_differs_from_approved"]!.GetValue<bool>());
+                newBackup = (await officer.CreateBackupAsync())!["path"]!.GetValue<string>();
             }
             // Every data key in the new backup opens with the new shares; the old backup still opens with the old ones.
             var newTarget = Path.Combine(backups, "restored-new");

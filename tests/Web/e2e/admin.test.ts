@@ -172,13 +172,13 @@ describe('admin console', () => {
     await context.close();
   });
 
-  it('places and releases a legal hold as a compliance officer, who sees only the audit log and retention', async () => {
+  it('places and releases a legal hold as a compliance officer, who sees only the audit log, retention, exports and approvals', async () => {
     const admin = await server.admin();
     await server.api('POST', '/v1/admin/users', admin, { username: 'cora', display_name: 'Cora Compliance', roles: ['compliance_officer'], password: 'cora-password-1' });
     const { context, page } = await newPage(browser);
     await adminSignIn(page, server, 'cora', 'cora-password-1');
     const nav = page.getByRole('navigation', { name: 'Admin sections' });
-    expect(await nav.getByRole('link').allTextContents()).toEqual(['Audit log', 'Retention and legal holds']);
+    expect(await nav.getByRole('link').allTextContents()).toEqual(['Audit log', 'Retention and legal holds', 'Compliance exports', 'Approvals']);
     await nav.getByRole('link', { name: 'Retention and legal holds' }).click();
     // The company policy is shown read-only: changing it is for admins.
     expect(await page.getByLabel('Keep messages (days; 0: forever)').getAttribute('readonly')).not.toBeNull();

@@ -25,8 +25,7 @@ internal sealed partial class AtRestEncryption
         var fresh = check is null;
         var events = new List<string>();
         var (kek, source, keyFilePath) = LoadConfiguredKek(store.DataDirectory, options, storedSource, rotation, fresh, restoring, logger, events);
-        var company = CompanyFrom(options);
-        var at = new AtRestEncryption(store, options, logger, kek, source, keyFilePath, company);
+        var at = new AtRestEncryption(store, options, logger, kek, source, keyFilePath, []);
         at.StartupEvents.AddRange(events);
         if (restore is not null)
         {
@@ -48,9 +47,20 @@ internal sealed partial class AtRestEncryption
         }
         at.VerifyOrWriteCheck();
         at.LoadVersions();
-        at.RewrapToCompany();
+        at.LoadApprovedRecipients(fresh && !restoring);
+        var finished = at.RewrapToCompany();
+        if (finished > 0)
+        {
+            at.StartupEvents.Add($"escrow.rewrap.finished after restart data_keys_rewrapped={finished} to=[{string.Join(",", EscrowIds(at._company))}]");
+            LogWarning(logger, $"Finished rewrapping {finished} data keys to the approved company recipients (an approved change was interrupted)");
+        }
         at.LoadOrCreateSigningKey();
-        if (company.Length == 0)
+        if (at._company.Length == 0 && at.ConfiguredDiffersFromApproved)
+        {
+            LogWarning(logger, "The configured escrow recipient is held until a security officer approves it (teamcomms approvals list): " +
+                "until then data keys are wrapped by the KEK only, and backups cannot be made.");
+        }
+        else if (at._company.Length == 0)
         {
             LogWarning(logger, "No escrow recipient is configured (TeamComms:Keys:EscrowRecipient): data keys are wrapped by the KEK only, " +
                 "so losing the KEK loses every message, and backups cannot be made. Run `teamcomms escrow init` and configure the public key.");
@@ -170,14 +180,15 @@ internal sealed partial class AtRestEncryption
         return line.Length > 0 ? line : throw new KeySourceException($"the passphrase file {full} is empty");
     }
 
-    private static AgeRecipient[] CompanyFrom(KeyOptions o)
+    /// <summary>The recipients an escrow and an optional recovery recipient name, in that order, without duplicates.</summary>
+    internal static AgeRecipient[] CompanyFrom(string? escrow, string? recovery)
     {
         var list = new List<AgeRecipient>();
-        if (o.EscrowRecipient is { Length: > 0 } e)
+        if (escrow is { Length: > 0 } e)
         {
             list.Add(AgeRecipient.Parse(e));
         }
-        if (o.RecoveryRecipient is { Length: > 0 } r)
+        if (recovery is { Length: > 0 } r)
         {
             list.Add(AgeRecipient.Parse(r));
         }
@@ -237,18 +248,19 @@ internal sealed partial class AtRestEncryption
     }
 
     /// <summary>
-    /// Rewraps every data key whose escrow copy is not for the configured company recipients (the escrow key was
-    /// rotated, or a recovery key added). Idempotent and done in small atomic batches, so a crash part-way is finished
-    /// by the next start. Old backups keep their old escrow copies and stay readable with the old shares.
+    /// Rewraps every data key whose escrow copy is not for the approved company recipients (an approved change of the
+    /// escrow or recovery key). Idempotent and done in small atomic batches, so a crash part-way is finished by the
+    /// next start. Old backups keep their old escrow copies and stay readable with the old shares. Returns how many
+    /// data keys it rewrapped.
     /// </summary>
-    private void RewrapToCompany()
+    private int RewrapToCompany()
     {
-        if (_company.Length == 0)
+        var company = _company;
+        if (company.Length == 0)
         {
-            return; // never drop existing escrow copies because a setting went missing
+            return 0; // never drop existing escrow copies because no recipient is approved
         }
-        var ids = EscrowIds(_company);
-        var previous = _store.Get("escrow_ids"u8, _store.Meta) is { } b ? Encoding.UTF8.GetString(b) : null;
+        var ids = EscrowIds(company);
         var rewrapped = 0;
         var pending = new List<(byte[] Key, byte[] Value)>();
         using (var it = _store.Db.NewIterator(_roomKeys))
@@ -264,7 +276,7 @@ internal sealed partial class AtRestEncryption
                 var (room, version) = KeyCodec.ParseRoomKeyVersion(keyBytes);
                 var ad = DataKeyAd(room, version);
                 var raw = UnwrapWithKek(record, ad, $"data key {room}/{version}");
-                pending.Add((keyBytes, EncryptionJson.Encode(record with { EscrowIds = ids, EscrowWrapped = EscrowWrap(raw, ad, _company) })));
+                pending.Add((keyBytes, EncryptionJson.Encode(record with { EscrowIds = ids, EscrowWrapped = EscrowWrap(raw, ad, company) })));
                 CryptographicOperations.ZeroMemory(raw);
                 if (pending.Count == RewrapBatchSize)
                 {
@@ -273,17 +285,7 @@ internal sealed partial class AtRestEncryption
             }
         }
         rewrapped += CommitRewraps(pending, "escrow-rewrap");
-        var joined = string.Join(",", ids);
-        if (previous != joined)
-        {
-            _store.Put("escrow_ids"u8, Encoding.UTF8.GetBytes(joined), _store.Meta);
-            StartupEvents.Add($"escrow.recipients.changed from=[{previous ?? ""}] to=[{joined}] data_keys_rewrapped={rewrapped}");
-            if (previous is not null)
-            {
-                LogWarning(_logger, $"Company recipients changed from [{previous}] to [{joined}]: rewrapped {rewrapped} data keys. " +
-                    "New backups go to the new recipients; old backups still open with the old escrow shares.");
-            }
-        }
+        return rewrapped;
     }
 
     private int CommitRewraps(List<(byte[] Key, byte[] Value)> pending, string faultPoint)
@@ -322,12 +324,25 @@ internal sealed partial class AtRestEncryption
         var raw = UnwrapWithKek(stored, SigningKeyAd, "the server signing key");
         _signingKey = SigningKey.Import(raw);
         CryptographicOperations.ZeroMemory(raw);
-        if (_company.Length > 0 && !stored.EscrowIds.SequenceEqual(EscrowIds(_company)))
+        RewrapSigningKeyToCompany();
+    }
+
+    /// <summary>Gives the signing key's escrow copy to the approved company recipients, if it is not theirs yet.</summary>
+    private void RewrapSigningKeyToCompany()
+    {
+        var company = _company;
+        if (company.Length == 0 || _store.Get("server_signing_key"u8, _store.Meta) is not { } bytes)
         {
-            var seed = _signingKey.ExportPrivate();
-            _store.Put("server_signing_key"u8, EncryptionJson.Encode(stored with { EscrowIds = EscrowIds(_company), EscrowWrapped = EscrowWrap(seed, SigningKeyAd, _company) }), _store.Meta);
-            CryptographicOperations.ZeroMemory(seed);
+            return;
         }
+        var stored = EncryptionJson.Decode<WrappedSecretRecord>(bytes);
+        if (stored.EscrowIds.SequenceEqual(EscrowIds(company)))
+        {
+            return;
+        }
+        var seed = _signingKey.ExportPrivate();
+        _store.Put("server_signing_key"u8, EncryptionJson.Encode(stored with { EscrowIds = EscrowIds(company), EscrowWrapped = EscrowWrap(seed, SigningKeyAd, company) }), _store.Meta);
+        CryptographicOperations.ZeroMemory(seed);
     }
 
     internal static T? ReadMeta<T>(RocksStore store, string key) where T : class =>

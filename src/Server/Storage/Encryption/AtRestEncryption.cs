@@ -42,7 +42,8 @@ internal sealed partial class AtRestEncryption : IDisposable
     private KekRotationRecord? _rotation;
     private KekSourceRecord _source;
     private readonly string? _keyFilePath;
-    private AgeRecipient[] _company;
+    // Replaced whole (never mutated) when an approved change of the company recipients takes effect.
+    private volatile AgeRecipient[] _company;
     private SigningKey _signingKey = null!;
 
     private AtRestEncryption(RocksStore store, KeyOptions options, ILogger logger, KeyEncryptionKey kek, KekSourceRecord source,
@@ -70,7 +71,10 @@ internal sealed partial class AtRestEncryption : IDisposable
     /// <summary>True while a KEK rotation is under way.</summary>
     public bool KekRotationPending => _rotation is not null;
 
-    /// <summary>The company recipients (escrow, optional recovery) that data keys are wrapped to and backups encrypted to.</summary>
+    /// <summary>
+    /// The approved company recipients (escrow, optional recovery) that data keys are wrapped to and backups
+    /// encrypted to. A recipient changed in the configuration is not among them until a security officer approves it.
+    /// </summary>
     public IReadOnlyList<AgeRecipient> CompanyRecipients => _company;
 
     /// <summary>The server's Ed25519 key (signs backup manifests), stored wrapped like a data key.</summary>
@@ -242,12 +246,13 @@ internal sealed partial class AtRestEncryption : IDisposable
         {
             kek = _nextKek ?? _kek;
         }
+        var company = _company;
         return new WrappedSecretRecord
         {
             KekId = kek.Id,
             KekWrapped = kek.Wrap(secret, ad),
-            EscrowIds = EscrowIds(_company),
-            EscrowWrapped = EscrowWrap(secret, ad, _company),
+            EscrowIds = EscrowIds(company),
+            EscrowWrapped = EscrowWrap(secret, ad, company),
             CreatedAt = createdAt,
             PublicKey = publicKey,
         };

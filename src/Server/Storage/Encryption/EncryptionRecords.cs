@@ -31,11 +31,23 @@ internal sealed record KekCheckRecord(string KekId, byte[] Sealed);
 /// </summary>
 internal sealed record KekRotationRecord(string OldId, string NewId, byte[] NewUnderOld, byte[] OldUnderNew, KekSourceRecord NewSource);
 
+/// <summary>
+/// The company recipients in force: data keys are wrapped to them and backups encrypted to them. A change takes a
+/// second officer's approval (<see cref="ApprovedBy"/> is that officer, or <c>config</c> for the first recipients of
+/// a data directory, which there was nothing to protect before).
+/// </summary>
+internal sealed record CompanyRecipientsRecord(string? Escrow, string? Recovery, long ApprovedAt, string ApprovedBy, long RequestId);
+
+/// <summary>The recipients the configuration file named at the last start, so that a change of the file is noticed once.</summary>
+internal sealed record ConfiguredRecipientsRecord(string? Escrow, string? Recovery, long SeenAt);
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(WrappedSecretRecord))]
 [JsonSerializable(typeof(KekSourceRecord))]
 [JsonSerializable(typeof(KekCheckRecord))]
 [JsonSerializable(typeof(KekRotationRecord))]
+[JsonSerializable(typeof(CompanyRecipientsRecord))]
+[JsonSerializable(typeof(ConfiguredRecipientsRecord))]
 internal sealed partial class EncryptionJson : JsonSerializerContext
 {
     public static byte[] Encode<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, typeof(T), Default);

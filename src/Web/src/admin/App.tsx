@@ -5,7 +5,9 @@ import { login, logout } from '../shared/api';
 import { lang, setLang, t } from '../shared/i18n';
 import { get, type ConsoleInfo } from './api';
 import { visibleSections, type MenuSection } from './format';
+import { ApprovalsScreen } from './screens/Approvals';
 import { AuditScreen } from './screens/Audit';
+import { ComplianceScreen } from './screens/Compliance';
 import { FiguresScreen } from './screens/Figures';
 import { ModerationScreen } from './screens/Moderation';
 import { PoliciesScreen } from './screens/Policies';
@@ -72,6 +74,8 @@ function Screen({ section, info }: { section: MenuSection; info: ConsoleInfo }) 
     case 'audit': return <AuditScreen />;
     case 'retention': return <RetentionScreen canEditPolicy={can('retention.policy')} />;
     case 'moderation': return <ModerationScreen />;
+    case 'exports': return <ComplianceScreen />;
+    case 'approvals': return <ApprovalsScreen userId={info.user_id} />;
     case 'figures': return <FiguresScreen />;
   }
 }
