@@ -191,6 +191,13 @@ describe('admin console', () => {
     await row.getByText('Released').waitFor();
     const holds = await server.api<{ holds: { target: string; released: boolean; created_by: string }[] }>('GET', '/v1/admin/legal-holds', admin);
     expect(holds.holds.map((h) => [h.target, h.released])).toEqual([[ids.neville, true]]);
+    // Exports need an approved export recipient first; until then the console says so and offers the request.
+    await nav.getByRole('link', { name: 'Compliance exports' }).click();
+    await page.getByText('No export recipient yet').waitFor();
+    expect(await page.getByRole('button', { name: 'Create export' }).isDisabled()).toBe(true);
+    await nav.getByRole('link', { name: 'Approvals' }).click();
+    await page.getByRole('heading', { name: 'Approvals' }).waitFor();
+    expect(await page.getByRole('alert').count()).toBe(0);
     await context.close();
   });
 });
