@@ -75,7 +75,7 @@ internal sealed partial class LocalRoomLog
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(content, hash);
         var signature = _federation!.SignProposal(room.RoomId, actor.UserId, type, hash, nonce);
-        _batch.PutOutbox(hub, NextOutboxSeq(hub), new ProposalItem(room.RoomId, actor.UserId, type, content, signature).ToBytes());
+        _batch.PutOutbox(hub, NextOutboxSeq(hub), room.Key, new ProposalItem(room.RoomId, actor.UserId, type, content, signature).ToBytes());
         _batch.PutPending(new PendingRecord
         {
             Nonce = nonce,

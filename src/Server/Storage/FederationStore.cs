@@ -1,4 +1,5 @@
 using RocksDbSharp;
+using TeamComms.Server.Storage.Encryption;
 
 namespace TeamComms.Server.Storage;
 
@@ -183,7 +184,13 @@ internal sealed class FederationStore(RocksStore store)
         using var it = store.PrefixIterator(store.FedOutbox, KeyCodec.ServerPrefix(destination));
         for (it.SeekToFirst(); it.Valid() && result.Count < limit; it.Next())
         {
-            result.Add((KeyCodec.ParseServerLong(it.GetKeySpan()).Value, it.Value()));
+            var value = it.Value();
+            if (store.AtRest is { } atRest)
+            {
+                // Entries written before outbox sealing (format 4 and older) are read as they are: they are transient.
+                value = AtRestEncryption.IsSealedOutboxEntry(value) ? atRest.OpenOutboxEntry(it.GetKeySpan(), value) : value;
+            }
+            result.Add((KeyCodec.ParseServerLong(it.GetKeySpan()).Value, value));
         }
         return result;
     }

@@ -3,9 +3,16 @@ namespace TeamComms.Server.Storage;
 /// <summary>Federation rows written by the sequencer in the same atomic batch as the events they belong to.</summary>
 internal sealed partial class StoreBatch
 {
-    /// <summary>A proposal to the hub <paramref name="destination"/>, in the durable outbox.</summary>
-    public void PutOutbox(string destination, long seq, byte[] entry) =>
-        _batch.Put(KeyCodec.ServerLong(destination, seq), entry, store.FedOutbox);
+    /// <summary>
+    /// A proposal to the hub <paramref name="destination"/>, in the durable outbox, sealed with the data key of the
+    /// room (<paramref name="roomKey"/>) it is for: it carries message content.
+    /// </summary>
+    public void PutOutbox(string destination, long seq, long roomKey, byte[] entry)
+    {
+        var key = KeyCodec.ServerLong(destination, seq);
+        var value = store.AtRest is { } atRest ? atRest.SealOutboxEntry(roomKey, key, entry, this) : entry;
+        _batch.Put(key, value, store.FedOutbox);
+    }
 
     /// <summary>A forwarded send waiting for its hub, and its transaction-id index.</summary>
     public void PutPending(PendingRecord pending)

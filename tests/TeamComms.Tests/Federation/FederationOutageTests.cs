@@ -126,11 +126,12 @@ public class FederationOutageTests
         var senders = cluster.B.Senders;
         var sends = new List<Task<TeamComms.Protocol.Frames.AckFrame>>();
         // The first send waits for the pending notice (fake time), then B's sender fails and backs off.
-        sends.Add(b.SendTextAsync(room, "pending 0"));
+        var marker = "ZQX-OUTBOX-" + Guid.NewGuid().ToString("N");
+        sends.Add(b.SendTextAsync(room, $"pending 0 {marker}"));
         await senders.WaitAsync(s => s.Find("a.test") is { Failures: >= 1 }, s_wait);
         for (var i = 1; i < 20; i++)
         {
-            sends.Add(b.SendTextAsync(room, $"pending {i}")); // the hub is known to be failing: Pending at once
+            sends.Add(b.SendTextAsync(room, $"pending {i} {marker}")); // the hub is known to be failing: Pending at once
         }
         time.Advance(TimeSpan.FromSeconds(1));
         var pending = new List<TeamComms.Protocol.Frames.PendingFrame>();
@@ -145,6 +146,8 @@ public class FederationOutageTests
             Assert.Equal(20, status!["pending_sends"]!.GetValue<int>());
             Assert.Equal(20, status["destinations"]!.AsArray().Single(d => d!["server"]!.GetValue<string>() == "a.test")!["outbox"]!.GetValue<int>());
         }
+        // The waiting proposals carry message content: sealed with the room's data key in the outbox, like events.
+        Assert.Empty(TeamComms.Tests.Keys.KeyTestKit.FilesContaining(cluster.B.DataDirectory, marker));
 
         // Four hours later the hub is back; the next retry carries the whole outbox.
         for (var advanced = TimeSpan.Zero; advanced < TimeSpan.FromHours(4);)
@@ -169,7 +172,7 @@ public class FederationOutageTests
 
         await using var a = await alice.ConnectAsync();
         var atHub = await a.HistoryAsync(room, forward: true, limit: 100);
-        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"pending {i}"),
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"pending {i} {marker}"),
             atHub.Events.Where(e => e.Type == EventTypes.Message).Select(e => (string)e.ContentMap["body"]!));
         // The ordered events come back to B, and B's outbox and pending sends empty.
         await Eventually.TrueAsync(() => cluster.B.Services.GetRequiredService<TeamComms.Server.Storage.FederationStore>().PendingCount() == 0, what: "b.test has no pending sends");

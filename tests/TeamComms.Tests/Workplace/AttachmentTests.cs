@@ -215,9 +215,9 @@ public class AttachmentTests(SharedServer shared) : IClassFixture<SharedServer>
                 await a.SendAttachmentAsync(room, uploaded, "mock.png");
             }
             string backup;
-            using (var admin = await server.AdminAsync())
+            using (var officer = await server.SecurityOfficerAsync())
             {
-                backup = (await admin.CreateBackupAsync())!["path"]!.GetValue<string>();
+                backup = (await officer.CreateBackupAsync())!["path"]!.GetValue<string>();
             }
             await server.DisposeAsync();
             var target = Path.Combine(root, "restored");
