@@ -99,7 +99,10 @@ internal static class AdminEndpoints
             Access.Require(context, accounts, ConsoleAccess.UserReaders);
             var user = accounts.FindUser(userId) ?? throw new ApiException(ErrorCode.NotFound, "no such user");
             var entry = directory.Snapshot.Users.GetValueOrDefault(user.Key);
-            return Results.Ok(new { user = UserListing.Json(user, entry), profile = entry is null ? null : ProfileEdit.View(entry, directory.Snapshot, full: true) });
+            // The row's fields at the top level (as before the console), plus the full directory profile for editing.
+            var json = UserListing.Json(user, entry);
+            json["profile"] = entry is null ? null : ProfileEdit.View(entry, directory.Snapshot, full: true);
+            return Results.Ok(json);
         });
 
         admin.MapPost("/users/{userId}/setup-link", async (string userId, HttpContext context, AccountService accounts, AuditLog audit,

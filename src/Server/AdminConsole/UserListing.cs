@@ -119,19 +119,19 @@ internal static class UserListing
         value is not null && value.Contains(search, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>A user row for the console: the account, and the directory profile's name, e-mail and placement.</summary>
-    public static object Json(UserRecord u, DirectoryEntry? entry) => new
+    public static Dictionary<string, object?> Json(UserRecord u, DirectoryEntry? entry) => new()
     {
-        user_id = u.UserId,
-        username = u.Username,
-        display_name = entry?.Profile.DisplayName ?? u.DisplayName,
-        email = entry?.Profile.Email ?? u.Email,
-        title = entry?.Profile.Title,
-        department = entry?.Profile.Department,
-        roles = u.Roles,
-        active = u.Active,
-        created_at = u.CreatedAt,
-        deactivated_at = u.DeactivatedAt,
-        last_login_at = u.LastLoginAt,
-        has_password = u.PasswordHash is not null,
+        ["user_id"] = u.UserId,
+        ["username"] = u.Username,
+        ["display_name"] = entry?.Profile.DisplayName ?? u.DisplayName,
+        ["email"] = entry?.Profile.Email ?? u.Email,
+        ["title"] = entry?.Profile.Title,
+        ["department"] = entry?.Profile.Department,
+        ["roles"] = u.Roles,
+        ["active"] = u.Active,
+        ["created_at"] = u.CreatedAt,
+        ["deactivated_at"] = u.DeactivatedAt,
+        ["last_login_at"] = u.LastLoginAt,
+        ["has_password"] = u.PasswordHash is not null,
     };
 }

@@ -104,7 +104,7 @@ public class AdminConsoleApiTests
         Assert.Equal(ErrorCode.BadRequest, (await Assert.ThrowsAsync<TeamCommsException>(() => admin.GetAsync("/v1/admin/users?last_login_before=yesterday"))).Code);
 
         var detail = await admin.GetAsync($"/v1/admin/users/{ids[3]}");
-        Assert.Equal("Pager 3", detail!["user"]!["display_name"]!.GetValue<string>());
+        Assert.Equal("Pager 3", detail!["display_name"]!.GetValue<string>());
         Assert.Equal("Support", detail["profile"]!["department"]!.GetValue<string>());
     }
 

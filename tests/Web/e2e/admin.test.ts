@@ -83,8 +83,8 @@ describe('admin console', () => {
     await page.getByRole('region', { name: 'Edit Ann Nurse' }).getByLabel('Job title').fill('Charge nurse');
     await page.getByRole('button', { name: 'Save profile' }).click();
     await page.getByText('Saved.').waitFor();
-    const edited = await server.api<{ user: { title: string } }>('GET', `/v1/admin/users/${encodeURIComponent(ids.ann)}`, await server.admin());
-    expect(edited.user.title).toBe('Charge nurse');
+    const edited = await server.api<{ title: string }>('GET', `/v1/admin/users/${encodeURIComponent(ids.ann)}`, await server.admin());
+    expect(edited.title).toBe('Charge nurse');
     expect(await page.getByRole('heading', { name: 'Devices' }).count()).toBe(0);
     expect(await page.getByLabel('Company roles (comma-separated)').count()).toBe(0);
     const hr = await server.login('hana', 'hana-password-1');
@@ -167,8 +167,8 @@ describe('admin console', () => {
     await page.getByText('Applied.').waitFor();
     const after = await server.api<{ users: { display_name: string }[] }>('GET', '/v1/admin/users?q=somchai', admin);
     expect(after.users.map((u) => u.display_name)).toEqual(['สมชาย ใจดี']);
-    const ann = await server.api<{ user: { department: string } }>('GET', `/v1/admin/users/${encodeURIComponent(ids.ann)}`, admin);
-    expect(ann.user.department).toBe('Surgery');
+    const ann = await server.api<{ department: string }>('GET', `/v1/admin/users/${encodeURIComponent(ids.ann)}`, admin);
+    expect(ann.department).toBe('Surgery');
     await context.close();
   });
 

@@ -124,8 +124,8 @@ export function UsersScreen({ can }: { can: (section: string) => boolean }) {
   );
 }
 
-interface UserDetailData {
-  user: UserRow;
+/** GET /v1/admin/users/{id}: the row's fields and the full directory profile. */
+interface UserDetailData extends UserRow {
   profile: Record<string, unknown> | null;
 }
 
@@ -139,7 +139,7 @@ function UserDetail({ userId, can, onChanged, onClose }: { userId: string; can: 
   if (!data) return <ErrorBox error={error} />;
   // The forms take the server's values when they mount (not in an effect, which could run after the admin started
   // typing and overwrite it); later reloads update the row shown, not what is being edited.
-  return <UserDetailForms key={data.user.user_id} data={data} can={can} onClose={onClose}
+  return <UserDetailForms key={data.user_id} data={data} can={can} onClose={onClose}
     onChanged={() => {
       reload();
       onChanged();
@@ -147,7 +147,7 @@ function UserDetail({ userId, can, onChanged, onClose }: { userId: string; can: 
 }
 
 function UserDetailForms({ data, can, onChanged, onClose }: { data: UserDetailData; can: (s: string) => boolean; onChanged: () => void; onClose: () => void }) {
-  const u = data.user;
+  const u: UserRow = data;
   const action = useAction();
   const [form, setForm] = useState<Record<string, string>>(() => {
     const p = data.profile ?? {};
