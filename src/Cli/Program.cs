@@ -265,5 +265,6 @@ root.Subcommands.Add(EscrowCommands.Escrow());
 root.Subcommands.Add(EscrowCommands.Keys());
 DirectoryCommands.Add(root, admin, users, rooms, configOption, jsonOption);
 root.Subcommands.Add(ComplianceCommands.Approvals(configOption, jsonOption));
+root.Subcommands.Add(AlertCommands.Build(configOption, jsonOption));
 
 return await root.Parse(args).InvokeAsync();

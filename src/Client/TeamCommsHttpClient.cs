@@ -185,6 +185,33 @@ public sealed class TeamCommsHttpClient : IDisposable
         return json as JsonObject;
     }
 
+    /// <summary>A GET whose answer is text (a CSV export): returns the body, throws <see cref="TeamCommsException"/> on an error body.</summary>
+    public async Task<string> GetTextAsync(string path, CancellationToken ct = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(BaseUrl, path));
+        if (AccessToken is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AccessToken);
+        }
+        using var response = await _http.SendAsync(request, ct).ConfigureAwait(false);
+        var text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            JsonNode? error = null;
+            try
+            {
+                error = JsonNode.Parse(text)?["error"];
+            }
+            catch (JsonException)
+            {
+            }
+            var name = error?["code"]?.GetValue<string>() ?? "http_" + (int)response.StatusCode;
+            var code = ErrorCodes.TryParse(name, out var parsed) ? parsed : ErrorCode.Internal;
+            throw new TeamCommsException(code, name, error?["message"]?.GetValue<string>() ?? text, (int)response.StatusCode);
+        }
+        return text;
+    }
+
     /// <inheritdoc/>
     public void Dispose()
     {

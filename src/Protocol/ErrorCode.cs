@@ -112,6 +112,14 @@ public enum ErrorCode
     InvalidRecipient = 50,
     /// <summary>The compliance officer has no approved age recipient registered, so an export cannot be encrypted to them.</summary>
     NoExportRecipient = 51,
+    /// <summary>Workplace: you are not a recipient of this alert (only recipients acknowledge it).</summary>
+    NotRecipient = 52,
+    /// <summary>Workplace: the alert already had its all-clear (or was already cancelled); nothing changed.</summary>
+    AlertClosed = 53,
+    /// <summary>Workplace: this server has no push gateway configured, so push endpoints cannot be registered.</summary>
+    PushDisabled = 54,
+    /// <summary>Workplace: the incident id and secret of an anonymous report do not match.</summary>
+    IncidentSecretInvalid = 55,
 }
 
 /// <summary>Names and HTTP statuses of <see cref="ErrorCode"/> values.</summary>
@@ -147,10 +155,11 @@ public static class ErrorCodes
         ErrorCode.Unauthenticated or ErrorCode.TokenInvalid or ErrorCode.TokenExpired or ErrorCode.SessionRevoked
             or ErrorCode.InvalidCredentials or ErrorCode.SignatureInvalid or ErrorCode.RequestReplayed => 401,
         ErrorCode.Forbidden or ErrorCode.NotMember or ErrorCode.AccountDisabled or ErrorCode.PolicyViolation
-            or ErrorCode.NotInvited or ErrorCode.RoomArchived or ErrorCode.FederationRefused => 403,
+            or ErrorCode.NotInvited or ErrorCode.RoomArchived or ErrorCode.FederationRefused
+            or ErrorCode.NotRecipient or ErrorCode.IncidentSecretInvalid => 403,
         ErrorCode.NotFound or ErrorCode.UnknownRoom or ErrorCode.UnknownUser => 404,
         ErrorCode.Conflict or ErrorCode.AlreadyMember or ErrorCode.RoleConflict or ErrorCode.ApprovalExpired
-            or ErrorCode.ApprovalClosed or ErrorCode.NoExportRecipient => 409,
+            or ErrorCode.ApprovalClosed or ErrorCode.NoExportRecipient or ErrorCode.AlertClosed => 409,
         ErrorCode.FrameTooLarge or ErrorCode.ContentTooLarge or ErrorCode.AttachmentTooLarge => 413,
         ErrorCode.UnknownEvent or ErrorCode.UnknownAttachment => 404,
         ErrorCode.AttachmentTypeNotAllowed => 415,

@@ -31,7 +31,7 @@ public static class EventTypes
         type == Message || WorkplaceEventTypes.IsClientSendable(type) || (type.StartsWith(CustomPrefix, StringComparison.Ordinal) && type.Length > 2 && type.Length <= MaxLength && IsTypeChars(type));
 
     /// <summary>True for the message-like types that count towards unread counts.</summary>
-    public static bool CountsAsUnread(string type) => type == Message;
+    public static bool CountsAsUnread(string type) => type == Message || AttentionEventTypes.CountsAsUnread(type);
 
     private static bool IsTypeChars(string type)
     {

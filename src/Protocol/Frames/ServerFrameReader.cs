@@ -60,6 +60,14 @@ public static class ServerFrameReader
                 case FrameType.Notify:
                     frame = new NotifyFrame(r.ReadString()!, r.ReadInt64(), r.ReadBoolean(), r.ReadString()!);
                     used = 5;
+                    if (n > 5)
+                    {
+                        if (!r.TryReadNil())
+                        {
+                            frame = (NotifyFrame)frame with { Count = r.ReadInt64() };
+                        }
+                        used = 6;
+                    }
                     break;
                 case FrameType.Pending:
                     frame = new PendingFrame(r.ReadUInt64(), r.ReadString()!, r.ReadString()!);

@@ -110,15 +110,19 @@ public static class ServerFrameWriter
     }
 
     /// <summary>Notify: whether this device should alert for an event, and why.</summary>
-    public static void WriteNotify(IBufferWriter<byte> output, string roomId, long seq, bool notify, string reason)
+    public static void WriteNotify(IBufferWriter<byte> output, string roomId, long seq, bool notify, string reason, long? count = null)
     {
         var w = new MessagePackWriter(output);
-        w.WriteArrayHeader(5);
+        w.WriteArrayHeader(count is null ? 5 : 6);
         w.Write(FrameType.Notify);
         w.Write(roomId);
         w.Write(seq);
         w.Write(notify);
         w.Write(reason);
+        if (count is { } c)
+        {
+            w.Write(c);
+        }
         w.Flush();
     }
 

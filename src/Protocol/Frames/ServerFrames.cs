@@ -30,7 +30,11 @@ public sealed record ResultFrame(ulong RequestId, object? Result) : ServerFrame;
 public sealed record WipeFrame(string Reason) : ServerFrame;
 
 /// <summary>Whether to notify for an event on this device.</summary>
-public sealed record NotifyFrame(string RoomId, long Seq, bool Notify, string Reason) : ServerFrame;
+public sealed record NotifyFrame(string RoomId, long Seq, bool Notify, string Reason) : ServerFrame
+{
+    /// <summary>For a <c>summary</c>: how many messages the room received while notifications were quiet; otherwise null.</summary>
+    public long? Count { get; init; }
+}
 
 /// <summary>A send waits for the room's hub on another server; its Ack follows once the hub has ordered it.</summary>
 public sealed record PendingFrame(ulong RequestId, string RoomId, string TransactionId) : ServerFrame;

@@ -277,6 +277,7 @@ internal sealed partial class ClientConnection
         {
             _lastCursorSaved = token.Position;
             _services.AccountStore.SaveCursor(Session.SessionKey, token.Position);
+            _services.DeliveryObserver?.OnReceived(Session, token.Position);
         }
     }
 

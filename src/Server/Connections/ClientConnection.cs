@@ -43,6 +43,9 @@ internal sealed partial class ClientConnection : IThreadPoolWorkItem, IAckTarget
     /// <summary>Fan-out thread only: the rooms this connection is subscribed to.</summary>
     internal HashSet<long> SubscribedRooms { get; } = [];
 
+    /// <summary>Fan-out thread only: decides whether this user's devices notify (quiet hours, snooze); null without the workplace features.</summary>
+    internal FanOut.IRecipientAttention? Attention { get; set; }
+
     /// <summary>Aborts the underlying HTTP connection (<c>HttpContext.Abort</c>); null outside Kestrel.</summary>
     public Action? AbortTransport { get; init; }
 

@@ -23,8 +23,12 @@ internal sealed class ConnectionServices(
     TimeProvider time,
     IOptions<ConnectionOptions> options,
     ServerMetrics metrics,
-    ILoggerFactory loggers)
+    ILoggerFactory loggers,
+    IDeliveryObserver? deliveryObserver = null)
 {
+    /// <summary>Learns of devices' "received up to here" confirmations (the workplace features' delivery receipts).</summary>
+    public IDeliveryObserver? DeliveryObserver { get; } = deliveryObserver;
+
     public IRoomLog Log { get; } = log;
     public FanOutHub FanOut { get; } = fanOut;
     public RoomRegistry Rooms { get; } = rooms;

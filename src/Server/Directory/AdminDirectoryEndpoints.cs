@@ -318,6 +318,7 @@ internal static class AdminDirectoryEndpoints
             var (_, by) = Access.Require(context, accounts, Access.Admin);
             var room = registry.Find(roomId) ?? throw new ApiException(ErrorCode.UnknownRoom, "no such room");
             CheckBindable(room);
+            RoomProtection.Check(context, room);
             var rules = Strings(body?["rules"], "rules");
             var groups = Strings(body?["groups"], "groups");
             if (rules is null && groups is null)
@@ -333,6 +334,7 @@ internal static class AdminDirectoryEndpoints
             var (_, by) = Access.Require(context, accounts, Access.Admin);
             var room = registry.Find(roomId) ?? throw new ApiException(ErrorCode.UnknownRoom, "no such room");
             CheckBindable(room);
+            RoomProtection.Check(context, room);
             var user = body?["user"]?.GetValue<string>() ?? throw new ApiException(ErrorCode.BadRequest, "user is required");
             var action = body?["action"]?.GetValue<string>() ?? throw new ApiException(ErrorCode.BadRequest, "action is include, exclude or clear");
             var (_, outcome) = await directory.ChangeAsync(by, tx => tx.SetManual(room.Key, room.RoomId, tx.RequireUser(user), action)).ConfigureAwait(false);
@@ -344,6 +346,7 @@ internal static class AdminDirectoryEndpoints
         {
             var (_, by) = Access.Require(context, accounts, Access.Admin);
             var room = registry.Find(roomId) ?? throw new ApiException(ErrorCode.UnknownRoom, "no such room");
+            RoomProtection.Check(context, room);
             var role = body?["role"]?.GetValue<string>() ?? throw new ApiException(ErrorCode.BadRequest, "role is required");
             var (_, outcome) = await directory.ChangeAsync(by, tx =>
             {

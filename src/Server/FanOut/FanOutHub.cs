@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using TeamComms.Protocol.Events;
+using TeamComms.Protocol.Frames;
 using TeamComms.Server.Connections;
 using TeamComms.Server.Hosting;
 using TeamComms.Server.Rooms;
@@ -24,12 +25,14 @@ internal sealed partial class FanOutHub : ICommitSink, IDisposable
     private readonly List<ClientConnection> _ready = [];
     private readonly ServerMetrics _metrics;
     private readonly ILogger _logger;
+    private readonly IAttentionSource? _attention;
     private readonly Thread _thread;
 
-    public FanOutHub(ServerMetrics metrics, ILogger<FanOutHub> logger)
+    public FanOutHub(ServerMetrics metrics, ILogger<FanOutHub> logger, IAttentionSource? attention = null)
     {
         _metrics = metrics;
         _logger = logger;
+        _attention = attention;
         _thread = new Thread(Run) { IsBackground = true, Name = "teamcomms-fanout" };
         _thread.Start();
     }
@@ -45,6 +48,12 @@ internal sealed partial class FanOutHub : ICommitSink, IDisposable
         Post(new Work(null, connection, rows, lastPos));
 
     public void Unregister(ClientConnection connection) => Post(new Work(null, connection, null, -1));
+
+    /// <summary>
+    /// Delivers a room's live events to a connection that is not a member (an anonymous reporter following their incident
+    /// room), from the next batch on, until the connection closes. Nothing of it is stored.
+    /// </summary>
+    public void Watch(ClientConnection connection, long roomKey) => Post(new Work(null, connection, null, 0) { WatchRoom = roomKey });
 
     private void Post(Work work)
     {
@@ -78,6 +87,14 @@ internal sealed partial class FanOutHub : ICommitSink, IDisposable
                 {
                     Subscribe(work.Connection!, work.Rows);
                 }
+                else if (work.WatchRoom != 0)
+                {
+                    // Watch and Unregister are queued in order and a connection is closing before it unregisters.
+                    if (!work.Connection!.IsClosing)
+                    {
+                        AddToRoom(work.Connection, work.WatchRoom);
+                    }
+                }
                 else
                 {
                     Unsubscribe(work.Connection!);
@@ -90,7 +107,8 @@ internal sealed partial class FanOutHub : ICommitSink, IDisposable
         }
     }
 
-    private void Dispatch(IReadOnlyList<CommittedEvent> batch)
+    /// <summary>Queues a committed batch to its recipients and starts their writers (internal for the fan-out benchmark).</summary>
+    internal void Dispatch(IReadOnlyList<CommittedEvent> batch)
     {
         try
         {
@@ -125,7 +143,12 @@ internal sealed partial class FanOutHub : ICommitSink, IDisposable
                     _ready.Add(proposer);
                 }
             }
-            if (_rooms.TryGetValue(ev.RoomKey, out var set))
+            if (_rooms.TryGetValue(ev.RoomKey, out var set) && _attention is not null && EventTypes.CountsAsUnread(ev.Type))
+            {
+                QueueNotifiable(ev, set);
+                deliveries += set.Count;
+            }
+            else if (set is not null)
             {
                 var frame = ev.Frame;
                 var pos = ev.Pos;
@@ -171,6 +194,51 @@ internal sealed partial class FanOutHub : ICommitSink, IDisposable
         _metrics.RecordDeliveries(deliveries);
     }
 
+    /// <summary>
+    /// A message-like event: each recipient's device also learns whether to notify. A Notify frame goes just before the
+    /// event only when the decision is not the default (quiet hours, snoozed, urgent), and its bytes are built once per
+    /// event and decision, so recipients that need no Notify cost exactly what they cost before.
+    /// </summary>
+    private void QueueNotifiable(CommittedEvent ev, ConnectionSet set)
+    {
+        var frame = ev.Frame;
+        var pos = ev.Pos;
+        var stamp = ev.DurableTimestamp;
+        var notices = default(NotifyFrames);
+        foreach (var connection in set.Items)
+        {
+            var decision = ev.Urgent ? NotifyDecision.Urgent : connection.Attention?.Decide(ev.Timestamp) ?? NotifyDecision.Default;
+            // Position 0: the Notify must not advance the resume token past an event not yet written.
+            if (decision != NotifyDecision.Default && !string.Equals(connection.Session.UserId, ev.Sender, StringComparison.Ordinal)
+                && connection.DeliverDeferred(notices.For(ev, decision), 0, 0))
+            {
+                _ready.Add(connection);
+            }
+            if (connection.DeliverDeferred(frame, pos, stamp))
+            {
+                _ready.Add(connection);
+            }
+        }
+    }
+
+    /// <summary>The Notify frames of one event, built on first use: at most one allocation per event and decision.</summary>
+    private struct NotifyFrames
+    {
+        private byte[]? _quiet;
+        private byte[]? _snoozed;
+        private byte[]? _urgent;
+
+        public byte[] For(CommittedEvent ev, NotifyDecision decision) => decision switch
+        {
+            NotifyDecision.QuietHours => _quiet ??= Build(ev, false, NotifyReasons.QuietHours),
+            NotifyDecision.Snoozed => _snoozed ??= Build(ev, false, NotifyReasons.Snoozed),
+            _ => _urgent ??= Build(ev, true, NotifyReasons.Urgent),
+        };
+
+        private static byte[] Build(CommittedEvent ev, bool notify, string reason) =>
+            ServerFrameWriter.ToArray(b => ServerFrameWriter.WriteNotify(b, ev.RoomId, ev.Seq, notify, reason));
+    }
+
     private void SubscribeUser(string userId, long roomKey, string roomId)
     {
         if (!_users.TryGetValue(userId, out var connections))
@@ -197,6 +265,7 @@ internal sealed partial class FanOutHub : ICommitSink, IDisposable
             _users[connection.Session.UserId] = userSet = new ConnectionSet();
         }
         userSet.Add(connection);
+        connection.Attention ??= _attention?.For(connection.Session);
         foreach (var (roomKey, record) in rows)
         {
             if (record.Membership == Membership.Join && (connection.RoomFilter is null || connection.RoomKeyAccepted(roomKey)))
@@ -244,7 +313,10 @@ internal sealed partial class FanOutHub : ICommitSink, IDisposable
     }
 
     private readonly record struct Work(IReadOnlyList<CommittedEvent>? Batch, ClientConnection? Connection,
-        List<(long RoomKey, UserRoomRecord Record)>? Rows, long LastPos);
+        List<(long RoomKey, UserRoomRecord Record)>? Rows, long LastPos)
+    {
+        public long WatchRoom { get; init; }
+    }
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Error, Message = "Fan-out fault")]
     private static partial void LogDispatchFault(ILogger logger, Exception ex);

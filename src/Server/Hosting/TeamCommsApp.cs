@@ -65,6 +65,7 @@ public static class TeamCommsApp
         DirectoryApi.Map(app);
         app.MapTeamCommsWorkplace();
         ComplianceServiceCollectionExtensions.MapTeamCommsCompliance(app);
+        AttentionEndpoints.Map(app);
         WebAppHosting.Map(app);
         app.Lifetime.ApplicationStopped.Register(() =>
         {

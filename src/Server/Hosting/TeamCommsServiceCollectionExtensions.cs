@@ -84,6 +84,7 @@ public static class TeamCommsServiceCollectionExtensions
         services.AddTeamCommsCompliance(configuration);
         services.AddTeamCommsFederation(configuration);
         services.AddTeamCommsWorkplace(configuration);
+        services.AddTeamCommsAttention(configuration);
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;

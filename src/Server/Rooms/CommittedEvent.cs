@@ -29,6 +29,9 @@ internal sealed class CommittedEvent
 
     public ulong AckRequestId { get; set; }
 
+    /// <summary>An urgent alert: every recipient's devices are told to notify, whatever their quiet hours (set by the sequencer).</summary>
+    public bool Urgent { get; set; }
+
     /// <summary><see cref="TimeProvider.GetTimestamp"/> when the event's batch became durable; 0 for replayed events.</summary>
     public long DurableTimestamp { get; set; }
 

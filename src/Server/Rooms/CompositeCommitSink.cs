@@ -10,4 +10,12 @@ internal sealed class CompositeCommitSink(IReadOnlyList<ICommitSink> sinks) : IC
             sink.OnCommitted(batch);
         }
     }
+
+    public void OnReadMarkers(IReadOnlyDictionary<(long User, long Room), long> markers)
+    {
+        foreach (var sink in sinks)
+        {
+            sink.OnReadMarkers(markers);
+        }
+    }
 }

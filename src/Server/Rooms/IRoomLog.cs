@@ -29,4 +29,9 @@ internal interface IRoomLog
 internal interface ICommitSink
 {
     void OnCommitted(IReadOnlyList<CommittedEvent> batch);
+
+    /// <summary>Read markers that moved in a committed batch, <c>(userKey, roomKey) → seq</c>. The map is reused: copy what you keep.</summary>
+    void OnReadMarkers(IReadOnlyDictionary<(long User, long Room), long> markers)
+    {
+    }
 }

@@ -219,6 +219,10 @@ internal sealed partial class LocalRoomLog
         {
             return refused;
         }
+        if (CheckAckFlag(p.Content) is { } forged)
+        {
+            return forged;
+        }
         request.Events.Add(AppendEvent(room, p.Actor.UserId, p.Type, p.Content, null));
         request.RoomId = room.RoomId;
         return null;

@@ -237,6 +237,10 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 _metrics.RecordCommit(_batchEvents.Count, _time.GetElapsedTime(started));
             }
             AfterCommitFederation();
+            if (_batchMarkers.Count > 0)
+            {
+                _sink.OnReadMarkers(_batchMarkers);
+            }
             AfterCommitWorkplace();
             foreach (var item in _items)
             {
@@ -307,6 +311,8 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 VoteProposal p => SequenceVote(request, p),
                 ClosePollProposal p => SequenceClosePoll(request, p),
                 PurgeProposal p => SequencePurge(request, p),
+                AttentionPostProposal p => SequenceAttentionPost(request, p),
+                AttentionRoomProposal p => SequenceAttentionRoom(request, p),
                 _ => (ErrorCode.Internal, "unknown proposal"),
             };
             if (error is { } e)
@@ -350,6 +356,10 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         if ((CheckSend(room.Working.State, p.Actor.UserId, p.Type) ?? CheckContent(room, p.Actor.UserId, p.Type, p.Content, remote: false)) is { } refused)
         {
             return refused;
+        }
+        if (CheckAckFlag(p.Content) is { } forged)
+        {
+            return forged;
         }
         if (IsHostedElsewhere(room))
         {

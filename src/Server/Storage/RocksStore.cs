@@ -30,6 +30,8 @@ internal sealed partial class RocksStore : IDisposable
         "event_ids", "relations", "workplace", "attachments", "held_events",
         // Two-person approvals and compliance officers' export recipients (issue 5); see KeyCodec.Security.cs.
         "security",
+        // Attention features (issue 7: receipts, alerts, quiet hours, push, incidents); see KeyCodec.Attention.cs.
+        "attention",
     ];
 
     private readonly RocksDb _db;

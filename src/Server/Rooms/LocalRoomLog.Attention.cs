@@ -1,0 +1,158 @@
+using TeamComms.Protocol;
+using TeamComms.Protocol.Events;
+using TeamComms.Server.Storage;
+
+namespace TeamComms.Server.Rooms;
+
+internal sealed partial class LocalRoomLog
+{
+    /// <summary>
+    /// Only the server sets a message's acknowledgement flag (<c>alerts.send</c>), so that no client or remote server
+    /// forges an urgent message; docs/protocol.md §17.
+    /// </summary>
+    private static (ErrorCode Code, string Message)? CheckAckFlag(byte[] content) =>
+        AttentionEventTypes.CarriesAck(content)
+            ? (ErrorCode.BadField, "'ack' is set by the server: ask for acknowledgement with alerts.send")
+            : null;
+
+    /// <summary>
+    /// A workplace post (docs/protocol.md §17): an alert, an all-clear or cancellation, an escalation, an incident report
+    /// or an anonymous reporter's message. For an alert, its recipients are the room's joined local members other than
+    /// the sender at exactly this point of the log, and their rows commit with the event.
+    /// </summary>
+    private (ErrorCode Code, string Message)? SequenceAttentionPost(Request request, AttentionPostProposal p)
+    {
+        var room = _rooms.Find(p.RoomId);
+        if (room is null)
+        {
+            return (ErrorCode.UnknownRoom, $"no room {p.RoomId}");
+        }
+        if (IsHostedElsewhere(room))
+        {
+            return (ErrorCode.FederationRefused, $"{p.RoomId} is hosted on another server; alerts and reports go to rooms hosted here");
+        }
+        var state = room.Working.State;
+        if (state.Archived)
+        {
+            return (ErrorCode.RoomArchived, "the room is archived and read-only");
+        }
+        var sender = p.Sender ?? p.Actor.UserId;
+        if (!p.Privileged)
+        {
+            if (!state.IsJoined(sender))
+            {
+                return (ErrorCode.NotMember, $"you are not a member of {state.RoomId}");
+            }
+            // The room's posting role and content rules (link policy) apply as to any message the sender posts.
+            if (!CanPost(state, sender, p.Type))
+            {
+                return (ErrorCode.Forbidden, PostingRefusal(state));
+            }
+            if (CheckContent(room, sender, p.Type, p.Content, remote: false) is { } refused)
+            {
+                return refused;
+            }
+        }
+        foreach (var user in p.JoinFirst)
+        {
+            if (state.Member(user) is { Membership: Membership.Invite } invited)
+            {
+                request.Events.Add(AppendMember(room, p.Actor.UserId, user, Membership.Join, invited.Role, "urgent message"));
+            }
+        }
+        var ev = AppendEvent(room, sender, p.Type, p.Content, null);
+        ev.Urgent = p.Urgent;
+        request.Events.Add(ev);
+        if (p.Alert is { } template)
+        {
+            var recipients = 0;
+            foreach (var (userId, member) in room.Working.State.Members)
+            {
+                if (member.Membership != Membership.Join || userId == sender || Identifiers.ServerOf(userId) != _serverName
+                    || _accounts.FindUserKey(userId) is not { } userKey)
+                {
+                    continue; // the system owner, remote members (they acknowledge on their own server) and the sender
+                }
+                _batch.Apply([AttentionStore.StageRecipient(new AlertRecipientRecord { AlertKey = template.Key, UserKey = userKey, UserId = userId })]);
+                recipients++;
+            }
+            var alert = template with
+            {
+                RoomKey = room.Key,
+                RoomId = room.RoomId,
+                Seq = ev.Seq,
+                Pos = ev.Pos,
+                EventId = ev.Id.ToString(),
+                RecipientCount = recipients,
+            };
+            _batch.Apply([AttentionStore.StageAlert(alert), AttentionStore.StageAlertByEvent(room.Key, ev.Seq, alert.Key)]);
+        }
+        _batch.Apply(p.Writes);
+        request.RoomId = room.RoomId;
+        return null;
+    }
+
+    /// <summary>A room the server owns (an emergency broadcast room, an incident room); no creation policy applies.</summary>
+    private (ErrorCode Code, string Message)? SequenceAttentionRoom(Request request, AttentionRoomProposal p)
+    {
+        if (!RoomKinds.IsValid(p.Kind) || !HistoryVisibilities.IsValid(p.HistoryVisibility) || !InvitePolicies.IsValid(p.InvitePolicy)
+            || p.Name.Length > 256 || p.Topic.Length > 4096)
+        {
+            return (ErrorCode.BadField, "invalid room settings");
+        }
+        foreach (var member in p.Join)
+        {
+            if (CheckLocalUser(member) is { } error)
+            {
+                return error;
+            }
+        }
+        var key = _workingRoomKey++;
+        var roomId = Identifiers.NewRoomId(_serverName);
+        var state = new RoomState
+        {
+            RoomId = roomId,
+            Key = key,
+            Creator = p.Owner,
+            CreatedAt = _time.GetUtcNow().ToUnixTimeMilliseconds(),
+            Name = p.Name,
+            Topic = p.Topic,
+            Kind = p.Kind,
+            HistoryVisibility = p.HistoryVisibility,
+            InvitePolicy = p.InvitePolicy,
+        };
+        var room = new Room(key, roomId, new RoomView(state, RoomHead.Empty));
+        _rooms.Add(room);
+        _created.Add(room);
+        _touched.Add(room);
+        request.Events.Add(AppendEvent(room, p.Owner, EventTypes.Create, MsgPackValue.ToCanonicalMap(new Dictionary<string, object?>
+        {
+            ["creator"] = p.Owner,
+            ["hub"] = _serverName,
+            ["kind"] = p.Kind,
+            ["history"] = p.HistoryVisibility,
+            ["invite"] = p.InvitePolicy,
+            ["room_version"] = 1L,
+        }), null));
+        request.Events.Add(AppendMember(room, p.Owner, p.Owner, Membership.Join, RoomRoles.Owner, null));
+        if (p.Name.Length > 0)
+        {
+            request.Events.Add(AppendEvent(room, p.Owner, EventTypes.Name, MsgPackValue.ToCanonicalMap(new Dictionary<string, object?> { ["name"] = p.Name }), null));
+        }
+        if (p.Topic.Length > 0)
+        {
+            request.Events.Add(AppendEvent(room, p.Owner, EventTypes.Topic, MsgPackValue.ToCanonicalMap(new Dictionary<string, object?> { ["topic"] = p.Topic }), null));
+        }
+        foreach (var member in p.Join.Distinct(StringComparer.Ordinal))
+        {
+            if (member != p.Owner)
+            {
+                request.Events.Add(AppendMember(room, p.Owner, member, Membership.Join, RoomRoles.Member, null));
+            }
+        }
+        PutRoomRecord(room);
+        _batch.Apply(p.Writes);
+        request.RoomId = roomId;
+        return null;
+    }
+}
