@@ -39,6 +39,10 @@ internal static class ConsoleAccess
         // Issue 5b (ApprovalEndpoints, ExportEndpoints): two-person approvals and compliance exports.
         ("approvals", [CompanyRoles.SecurityOfficer, CompanyRoles.ComplianceOfficer]),
         ("exports", [CompanyRoles.ComplianceOfficer]),
+        // Issue 7b: acknowledgement dashboards (GET /v1/admin/alerts), unsealing an anonymous incident reporter. The
+        // incident inbox itself follows the workplace policy's incident roles (added by ConsoleEndpoints).
+        ("acks", Access.Admin),
+        ("incidents.unseal", Access.Security),
         ("figures", Operators),
     ];
 

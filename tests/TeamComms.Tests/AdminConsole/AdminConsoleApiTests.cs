@@ -5,6 +5,7 @@ using TeamComms.Client;
 using TeamComms.Crypto.Age;
 using TeamComms.Protocol;
 using TeamComms.Tests.Infrastructure;
+using TeamComms.Tests.Workplace;
 
 namespace TeamComms.Tests.AdminConsole;
 
@@ -136,8 +137,8 @@ public class AdminConsoleApiTests
         Assert.Equal(ErrorCode.Unauthenticated, (await Assert.ThrowsAsync<TeamCommsException>(() => server.Http().GetAsync("/v1/admin/console"))).Code);
 
         static List<string> Sections(JsonObject? console) => [.. console!["sections"]!.AsArray().Select(s => s!.GetValue<string>())];
-        Assert.Equal(["users", "users.edit", "users.import", "roles"], Sections(await hrHttp.GetAsync("/v1/admin/console")));
-        Assert.Equal(["users", "users.devices", "audit", "approvals", "figures"], Sections(await secHttp.GetAsync("/v1/admin/console")));
+        Assert.Equal(["users", "users.edit", "users.import", "roles", "incidents"], Sections(await hrHttp.GetAsync("/v1/admin/console")));
+        Assert.Equal(["users", "users.devices", "audit", "approvals", "incidents.unseal", "figures"], Sections(await secHttp.GetAsync("/v1/admin/console")));
         Assert.Equal(["audit", "retention", "approvals", "exports"], Sections(await compHttp.GetAsync("/v1/admin/console")));
         Assert.Empty(Sections(await plainHttp.GetAsync("/v1/admin/console")));
         var adminSections = Sections(await admin.GetAsync("/v1/admin/console"));
@@ -228,5 +229,30 @@ public class AdminConsoleApiTests
         {
             TempDirectory.Delete(root);
         }
+    }
+
+    [Fact]
+    public async Task AdminAlerts_ListEveryAlert_ForAdminsOnly()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var admin = await server.AdminAsync();
+        var hr = await server.CreateProfiledUserAsync("al-hr");
+        var member = await server.CreateProfiledUserAsync("al-member");
+        await admin.PutAsync($"/v1/admin/users/{hr.UserId}/roles", new JsonObject { ["roles"] = new JsonArray("hr") });
+        await using var hrConn = await hr.ConnectAsync();
+        await using var memberConn = await member.ConnectAsync();
+        var room = await hrConn.CreateRoomAsync("Floor 3", invite: [member.UserId]);
+        await memberConn.JoinAsync(room);
+        var sent = await hrConn.CallMapAsync("alerts.send", new() { ["room"] = room, ["body"] = "Water leak on floor 3" });
+
+        // GET /v1/alerts shows an admin only their own alerts; the console's dashboard shows every alert.
+        var alerts = (await admin.GetAsync("/v1/admin/alerts"))!["alerts"]!.AsArray();
+        var alert = Assert.Single(alerts)!;
+        Assert.Equal(((string)sent["alert_id"]!, hr.UserId, room), (alert["alert_id"]!.GetValue<string>(), alert["sender"]!.GetValue<string>(), alert["room_id"]!.GetValue<string>()));
+        var status = await admin.GetAsync($"/v1/alerts/{Uri.EscapeDataString((string)sent["alert_id"]!)}");
+        Assert.Equal(1, status!["counts"]!["recipients"]!.GetValue<int>());
+        using var hrHttp = hr.Http();
+        Assert.Equal(ErrorCode.Forbidden, (await Assert.ThrowsAsync<TeamCommsException>(() => hrHttp.GetAsync("/v1/admin/alerts"))).Code);
+        Assert.Contains("acks", (await admin.GetAsync("/v1/admin/console"))!["sections"]!.AsArray().Select(n => n!.GetValue<string>()));
     }
 }

@@ -77,7 +77,7 @@ describe('admin console', () => {
     const { context, page } = await newPage(browser);
     await adminSignIn(page, server, 'hana', 'hana-password-1');
     const nav = page.getByRole('navigation', { name: 'Admin sections' });
-    expect(await nav.getByRole('link').allTextContents()).toEqual(['Users', 'Roles']);
+    expect(await nav.getByRole('link').allTextContents()).toEqual(['Users', 'Roles', 'Incident inbox']);
     await row(page, ids.ann).waitFor();
     await page.getByRole('button', { name: 'Open Ann Nurse' }).click();
     await page.getByRole('region', { name: 'Edit Ann Nurse' }).getByLabel('Job title').fill('Charge nurse');

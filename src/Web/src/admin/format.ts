@@ -48,7 +48,7 @@ export function splitList(text: string): string[] {
 }
 
 /** Which console sections to show in the menu, in order, among those the server granted. */
-export const menuSections = ['users', 'rooms', 'roles', 'rules', 'policies', 'scim', 'audit', 'retention', 'moderation', 'exports', 'approvals', 'figures'] as const;
+export const menuSections = ['users', 'rooms', 'roles', 'rules', 'policies', 'scim', 'audit', 'retention', 'moderation', 'incidents', 'acks', 'exports', 'approvals', 'figures'] as const;
 export type MenuSection = (typeof menuSections)[number];
 
 export function visibleSections(granted: readonly string[]): MenuSection[] {
