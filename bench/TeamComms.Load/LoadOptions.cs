@@ -20,6 +20,8 @@ internal sealed class LoadOptions
     public bool Sync { get; set; } = true;
     public int Idle { get; set; }
     public string? Url { get; set; }
+    /// <summary>With --url: processes whose CPU counts as the server's (cluster nodes and nats-servers).</summary>
+    public List<int> CpuPids { get; } = [];
     public double SlowPercent { get; set; }
     public int ResumeRooms { get; set; }
     public int ResumeMissed { get; set; } = 100;
@@ -45,7 +47,10 @@ internal sealed class LoadOptions
           --slow PERCENT               this share of members reads at a tenth of the rate (e.g. 1)
           --idle N                     hold N idle authenticated connections; report server RSS per connection
           --resume-rooms N             one client misses --resume-missed M events in each of N rooms, then resumes
-          --url URL                    use a running server instead of starting one (server CPU/RSS not measured)
+          --url URL[,URL...]           use running servers instead of starting one (server CPU/RSS not measured);
+                                       several URLs = cluster nodes: provisioning on the first, connections
+                                       spread round-robin over all of them
+          --cpu-pids PID,PID...        with --url: count these processes' CPU as the server's (cluster nodes, nats-servers)
           --server-cpus LIST           start the server under `taskset -c LIST`
           --server-setting K=V         pass a setting to the started TeamComms server (e.g. TeamComms:Connections:QueueByteLimit=262144)
           --server-dll PATH            TeamComms.Server.dll to start (default: next to this program)
@@ -83,6 +88,7 @@ internal sealed class LoadOptions
                     break;
                 case "--idle": o.Idle = Int(); break;
                 case "--url": o.Url = Next(); break;
+                case "--cpu-pids": o.CpuPids.AddRange(Next().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse)); break;
                 case "--slow": o.SlowPercent = Dbl(); break;
                 case "--resume-rooms": o.ResumeRooms = Int(); break;
                 case "--resume-missed": o.ResumeMissed = Int(); break;

@@ -58,7 +58,7 @@ internal static class LoadRunner
             run.SlowRatePerSecond = o.Rate / o.Rooms / 10;
         }
         run.Begin(measureStart, measureEnd);
-        var cpu = new CpuWindow(target.Server);
+        var cpu = new CpuWindow(target.Server, o.CpuPids);
         var cpuTask = cpu.SampleAsync(measureStart, measureEnd);
         if (run.MaxRate)
         {
@@ -240,19 +240,30 @@ internal static class LoadRunner
 }
 
 /// <summary>The server's CPU seconds over the measurement window.</summary>
-internal sealed class CpuWindow(ServerProcess? server)
+internal sealed class CpuWindow(ServerProcess? server, IReadOnlyList<int> pids)
 {
     public double? Seconds { get; private set; }
 
     public async Task SampleAsync(long start, long end)
     {
-        if (server is null)
+        if (server is null && pids.Count == 0)
         {
             return;
         }
         await Task.Delay(TimeSpan.FromSeconds(Math.Max(0, (start - Stopwatch.GetTimestamp()) / (double)Stopwatch.Frequency))).ConfigureAwait(false);
-        var a = server.CpuSeconds();
+        var a = Sample();
         await Task.Delay(TimeSpan.FromSeconds(Math.Max(0, (end - Stopwatch.GetTimestamp()) / (double)Stopwatch.Frequency))).ConfigureAwait(false);
-        Seconds = server.CpuSeconds() - a;
+        Seconds = Sample() - a;
+    }
+
+    /// <summary>The started server's CPU, or the sum over --cpu-pids (cluster nodes and nats-servers) from /proc.</summary>
+    private double Sample() => server?.CpuSeconds() ?? pids.Sum(ProcCpuSeconds);
+
+    private static double ProcCpuSeconds(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        // Fields after the name start at field 3 (state): utime is field 14, stime 15, in clock ticks (100 per second on Linux).
+        return (long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture)) / 100.0;
     }
 }

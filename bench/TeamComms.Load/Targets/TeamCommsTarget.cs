@@ -23,7 +23,8 @@ internal sealed partial class TeamCommsTarget(LoadOptions options) : ILoadTarget
     private readonly string _runId = Convert.ToHexString(Guid.NewGuid().ToByteArray().AsSpan(0, 3)).ToLowerInvariant();
     private HttpClient _http = null!;
     private Uri _baseUrl = null!;
-    private Uri _wsUrl = null!;
+    private Uri[] _wsUrls = [];
+    private int _nextWs;
     private string[] _tokens = [];
     private byte[][] _roomIdBytes = [];
     private int _roomSize;
@@ -35,9 +36,10 @@ internal sealed partial class TeamCommsTarget(LoadOptions options) : ILoadTarget
     public async Task StartAsync(CancellationToken ct)
     {
         var adminPassword = Environment.GetEnvironmentVariable("TEAMCOMMS_LOAD_ADMIN_PASSWORD") ?? "load-admin-" + _runId + "-password";
-        if (options.Url is { } url)
+        var urls = options.Url?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+        if (urls.Length > 0)
         {
-            _baseUrl = new Uri(url);
+            _baseUrl = new Uri(urls[0]);
         }
         else
         {
@@ -61,7 +63,8 @@ internal sealed partial class TeamCommsTarget(LoadOptions options) : ILoadTarget
             Server = process;
             _baseUrl = new Uri(listening);
         }
-        _wsUrl = new UriBuilder(_baseUrl) { Scheme = _baseUrl.Scheme == "https" ? "wss" : "ws", Path = "/v1/ws" }.Uri;
+        _wsUrls = [.. (urls.Length > 0 ? urls.Select(u => new Uri(u)) : [_baseUrl])
+            .Select(u => new UriBuilder(u) { Scheme = u.Scheme == "https" ? "wss" : "ws", Path = "/v1/ws" }.Uri)];
         _http = new HttpClient { BaseAddress = _baseUrl, Timeout = TimeSpan.FromMinutes(5) };
         using var login = await _http.PostAsJsonAsync("/v1/login", new { username = "admin", password = adminPassword, device_name = "load" }, ct).ConfigureAwait(false);
         var body = await ReadJsonAsync(login, ct).ConfigureAwait(false);
@@ -91,6 +94,11 @@ internal sealed partial class TeamCommsTarget(LoadOptions options) : ILoadTarget
                 _roomIdBytes[next + i] = MsgPackStr(roomId);
             }
             next += count;
+        }
+        if (_wsUrls.Length > 1)
+        {
+            // Cluster nodes apply the provisioned users, sessions and rooms from the log; give the others a moment.
+            await Task.Delay(TimeSpan.FromSeconds(3), ct).ConfigureAwait(false);
         }
     }
 
@@ -136,7 +144,9 @@ internal sealed partial class TeamCommsTarget(LoadOptions options) : ILoadTarget
     {
         var socket = new ClientWebSocket();
         socket.Options.KeepAliveInterval = TimeSpan.Zero;
-        await socket.ConnectAsync(_wsUrl, _invoker, ct).ConfigureAwait(false);
+        // Cluster nodes: spread connections round-robin (a resumed connection may land on another node; tokens work on every node).
+        var wsUrl = _wsUrls[(int)((uint)Interlocked.Increment(ref _nextWs) % (uint)_wsUrls.Length)];
+        await socket.ConnectAsync(wsUrl, _invoker, ct).ConfigureAwait(false);
         var hello = new ArrayBufferWriter<byte>(256);
         ClientFrameWriter.WriteHello(hello, [1], token, resume, null, "teamcomms-load");
         await socket.SendAsync(hello.WrittenMemory, WebSocketMessageType.Binary, true, ct).ConfigureAwait(false);

@@ -280,7 +280,14 @@ internal sealed partial class AccountService
             _sessionsByToken[Convert.ToBase64String(session.TokenHash)] = revoked;
         }
         await _connections.CloseSessionAsync(sessionKey, closeCode, reason).ConfigureAwait(false);
+        if (ClusterConfirm is { } confirm)
+        {
+            await confirm().ConfigureAwait(false);
+        }
     }
+
+    /// <summary>Cluster mode: waits until every live node has applied the revocation (and closed the session's connections).</summary>
+    internal Func<Task>? ClusterConfirm { get; set; }
 
     /// <summary>
     /// Why the device holding <paramref name="token"/> was told to wipe, or null when it was not. A device that

@@ -25,6 +25,13 @@ internal static class WebSocketEndpoint
             await context.Response.WriteAsJsonAsync(new { error = new { code = "bad_request", message = "this endpoint speaks WebSocket only" } }).ConfigureAwait(false);
             return;
         }
+        if (context.RequestServices.GetService<Hosting.Readiness>() is { IsReady: false } readiness)
+        {
+            // Cluster mode: a node that is catching up or lost its lease sends clients to another node.
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            await context.Response.WriteAsJsonAsync(new { error = new { code = "unavailable", message = "this node is not serving: " + readiness.Status } }).ConfigureAwait(false);
+            return;
+        }
         var options = services.Options;
         using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
         {
@@ -91,7 +98,13 @@ internal static class WebSocketEndpoint
         var pendingErrors = new List<byte[]>();
         if (hello.Resume is { } resumeBytes)
         {
-            if (ResumeToken.TryParse(resumeBytes, out var token) && token.Epoch == services.Log.Epoch && token.Position <= services.Log.LastPosition)
+            if (ResumeToken.TryParse(resumeBytes, out var token) && token.Epoch == services.Log.Epoch && token.Position > services.Log.LastPosition
+                && services.Log is Rooms.IPositionWaiter waiter)
+            {
+                // Cluster mode: the token comes from a node that is ahead; this one catches up in milliseconds.
+                await waiter.WaitForPositionAsync(token.Position, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            }
+            if (ResumeToken.TryParse(resumeBytes, out token) && token.Epoch == services.Log.Epoch && token.Position <= services.Log.LastPosition)
             {
                 resumeFrom = token.Position;
             }

@@ -297,6 +297,10 @@ internal sealed partial class DirectoryService : IDisposable
         {
             await OffboardDevicesAsync(key, reason, revoked[key]).ConfigureAwait(false);
         }
+        if (tx.Deactivations.Count > 0 && _accounts.ClusterConfirm is { } confirm)
+        {
+            await confirm().ConfigureAwait(false); // cluster mode: every live node has closed the offboarded devices' connections
+        }
         return new CommitOutcome(stats, appended.Events.Count, [], setupTokens, DryRun: false);
     }
 

@@ -53,7 +53,7 @@ public static class TeamCommsApp
         app.UseWebSockets();
         app.MapGet("/healthz", (Readiness readiness) => readiness.IsReady
             ? Results.Ok(new { status = "ok" })
-            : Results.Json(new { status = "starting" }, statusCode: StatusCodes.Status503ServiceUnavailable));
+            : Results.Json(new { status = readiness.Status }, statusCode: StatusCodes.Status503ServiceUnavailable));
         app.Map("/v1/ws", WebSocketEndpoint.HandleAsync);
         AccountEndpoints.Map(app);
         AdminEndpoints.Map(app);

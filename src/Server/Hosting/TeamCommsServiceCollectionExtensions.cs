@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using TeamComms.Server.Accounts;
 using TeamComms.Server.AdminConsole;
 using TeamComms.Server.Api;
+using TeamComms.Server.Cluster;
 using TeamComms.Server.Connections;
 using TeamComms.Server.CompanyDirectory;
 using TeamComms.Server.Compliance;
@@ -85,6 +86,7 @@ public static class TeamCommsServiceCollectionExtensions
         services.AddTeamCommsFederation(configuration);
         services.AddTeamCommsWorkplace(configuration);
         services.AddTeamCommsAttention(configuration);
+        services.AddTeamCommsCluster(configuration);
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;

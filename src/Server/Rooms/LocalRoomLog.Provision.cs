@@ -20,7 +20,10 @@ internal sealed partial class LocalRoomLog
                 return error;
             }
         }
-        var create = new CreateRoomProposal(p.Actor, p.Name, "", RoomKinds.Group, HistoryVisibilities.Full, InvitePolicies.Moderators, []);
+        var create = new CreateRoomProposal(p.Actor, p.Name, "", RoomKinds.Group, HistoryVisibilities.Full, InvitePolicies.Moderators, [])
+        {
+            PresetRoomId = p.PresetRoomId,
+        };
         if (SequenceCreate(request, create) is { } createError)
         {
             return createError;

@@ -199,6 +199,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                     return;
                 }
                 _batch.PutMetaLong("last_pos", _workingPos);
+                StampBatch();
                 if (_workingRoomKey != _nextRoomKey)
                 {
                     _batch.PutMetaLong("next_room_key", _workingRoomKey);
@@ -266,6 +267,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         _workingPos = _lastPos;
         _workingRoomKey = _nextRoomKey;
         RollbackFederation();
+        HaltIfStamped();
         foreach (var item in _items)
         {
             item.Fail(code, message);
@@ -282,6 +284,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         _created.Clear();
         _batchTxns.Clear();
         _batchMarkers.Clear();
+        _batchStamp = null;
         ClearFederationBatch();
         ClearWorkplaceBatch();
     }
@@ -290,6 +293,10 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
 
     private void Sequence(Request request)
     {
+        if (!BeginStamped(request))
+        {
+            return;
+        }
         try
         {
             var error = request.Proposal switch
@@ -526,8 +533,12 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         {
             return (ErrorCode.PolicyViolation, createRefusal);
         }
+        var roomId = p.PresetRoomId ?? Identifiers.NewRoomId(_serverName);
+        if (p.PresetRoomId is not null && (!Identifiers.IsValidRoomId(roomId) || Identifiers.ServerOf(roomId) != _serverName || _rooms.Find(roomId) is not null))
+        {
+            return (ErrorCode.Conflict, $"room id {roomId} is taken or not this server's");
+        }
         var key = _workingRoomKey++;
-        var roomId = Identifiers.NewRoomId(_serverName);
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var state = new RoomState
         {

@@ -9,7 +9,22 @@ internal readonly record struct Actor(string UserId, long UserKey, long SessionK
 /// What a sender proposes to a room log. The proposer supplies the type and content (and a transaction id);
 /// the sequencer assigns the sequence number, the predecessor and the timestamp.
 /// </summary>
-internal abstract record Proposal(Actor Actor);
+internal abstract record Proposal(Actor Actor)
+{
+    /// <summary>
+    /// Set when the proposal comes from a replicated log (cluster mode): its place in the log and the log's timestamp,
+    /// so that every node sequences it with the same inputs (see <see cref="LogStamp"/>). Null on a single node.
+    /// </summary>
+    public LogStamp? Stamp { get; init; }
+}
+
+/// <summary>
+/// Where a proposal sits in a replicated log, and the inputs decided there rather than on the applying node: the log
+/// entry's sequence, the proposal's index in that entry, and the entry's timestamp (Unix ms) that every node uses as
+/// "now" while sequencing it. The sequencer records the stamp in the same write batch as the proposal's effects, so a
+/// restarted node resumes exactly after the last applied proposal.
+/// </summary>
+internal sealed record LogStamp(long EntrySeq, int Index, long TimestampMs);
 
 /// <summary>A message or custom event.</summary>
 internal sealed record SendProposal(Actor Actor, string RoomId, string TransactionId, string Type, byte[] Content) : Proposal(Actor)
@@ -28,7 +43,11 @@ internal interface IAckTarget;
 
 /// <summary>Create a room: create, creator join, name, topic and initial invites in one atomic batch.</summary>
 internal sealed record CreateRoomProposal(Actor Actor, string Name, string Topic, string Kind, string HistoryVisibility,
-    string InvitePolicy, IReadOnlyList<string> Invite) : Proposal(Actor);
+    string InvitePolicy, IReadOnlyList<string> Invite) : Proposal(Actor)
+{
+    /// <summary>The room id chosen by the proposer (cluster mode: the publishing node), instead of a random one at sequencing.</summary>
+    public string? PresetRoomId { get; init; }
+}
 
 /// <summary>Membership actions.</summary>
 internal enum MembershipAction
@@ -86,7 +105,11 @@ internal sealed record ReadMarkerProposal(Actor Actor, string RoomId, long Seq) 
 /// round trip), in one atomic batch. For imports and load tests; each join is an ordinary member event whose sender
 /// is the admin.
 /// </summary>
-internal sealed record ProvisionRoomProposal(Actor Actor, string Name, IReadOnlyList<string> Members) : Proposal(Actor);
+internal sealed record ProvisionRoomProposal(Actor Actor, string Name, IReadOnlyList<string> Members) : Proposal(Actor)
+{
+    /// <summary>The room id chosen by the proposer (cluster mode), as for <see cref="CreateRoomProposal.PresetRoomId"/>.</summary>
+    public string? PresetRoomId { get; init; }
+}
 
 /// <summary>
 /// An event proposed by a user of another server to a room this server hosts (federation). The origin's signature is

@@ -14,6 +14,24 @@ internal sealed class AccountStore
     private long _nextUserKey;
     private long _nextSessionKey;
 
+    /// <summary>Cluster mode: receives every account row written here, to replicate it through the cluster log.</summary>
+    internal IRowReplicator? Replicator { get; set; }
+
+    /// <summary>
+    /// Cluster mode: user and session keys this node allocates start at <c>nodeIndex &lt;&lt; 40</c>, so nodes that
+    /// create accounts at once never allocate the same key.
+    /// </summary>
+    internal void PartitionKeys(int nodeIndex)
+    {
+        var floor = (long)nodeIndex << 40;
+        lock (_userLock)
+        {
+            _nextUserKey = Math.Max(_nextUserKey, floor);
+        }
+        var next = Math.Max(Volatile.Read(ref _nextSessionKey), floor);
+        Volatile.Write(ref _nextSessionKey, next);
+    }
+
     public AccountStore(RocksStore store)
     {
         _store = store;
@@ -52,6 +70,7 @@ internal sealed class AccountStore
             batch.Put("next_user_key"u8, KeyCodec.Long(key + 1), _store.Meta);
             _store.Write(batch);
             _nextUserKey = key + 1;
+            Replicator?.Replicate(StageCreateUser(created));
             return true;
         }
     }
@@ -82,10 +101,15 @@ internal sealed class AccountStore
             _store.Write(batch);
             _nextUserKey = key;
         }
+        Replicator?.Replicate([.. created.SelectMany(StageCreateUser)]);
         return created;
     }
 
-    public void UpdateUser(UserRecord user) => _store.Put(KeyCodec.Long(user.Key), RecordJson.Encode(user), _store.Users);
+    public void UpdateUser(UserRecord user)
+    {
+        _store.Put(KeyCodec.Long(user.Key), RecordJson.Encode(user), _store.Users);
+        Replicator?.Replicate([StageUpdateUser(user)]);
+    }
 
     /// <summary>Reads, changes and writes a user row under the user write gate. Null when the user does not exist.</summary>
     public async Task<UserRecord?> UpdateUserAsync(long key, Func<UserRecord, UserRecord> change)
@@ -207,11 +231,20 @@ internal sealed class AccountStore
         batch.Put(KeyCodec.Pair(session.UserKey, key), Array.Empty<byte>(), _store.UserSessions);
         batch.Put("next_session_key"u8, KeyCodec.Long(Math.Max(key + 1, Volatile.Read(ref _nextSessionKey))), _store.Meta);
         _store.Write(batch);
+        Replicator?.Replicate(
+        [
+            StageUpdateSession(session),
+            StagedWrite.Put("session_tokens", session.TokenHash, KeyCodec.Long(key)),
+            StagedWrite.Put("user_sessions", KeyCodec.Pair(session.UserKey, key), []),
+        ]);
         return session;
     }
 
-    public void UpdateSession(SessionRecord session, bool durable = true) =>
+    public void UpdateSession(SessionRecord session, bool durable = true)
+    {
         _store.Put(KeyCodec.Long(session.Key), RecordJson.Encode(session), _store.Sessions, durable);
+        Replicator?.Replicate([StageUpdateSession(session)]);
+    }
 
     public SessionRecord? GetSession(long key)
     {
@@ -238,8 +271,11 @@ internal sealed class AccountStore
         return result;
     }
 
-    public void PutSetupToken(byte[] tokenHash, SetupTokenRecord record) =>
+    public void PutSetupToken(byte[] tokenHash, SetupTokenRecord record)
+    {
         _store.Put(tokenHash, RecordJson.Encode(record), _store.SetupTokens);
+        Replicator?.Replicate([StagedWrite.Put("setup_tokens", tokenHash, RecordJson.Encode(record))]);
+    }
 
     public SetupTokenRecord? GetSetupToken(byte[] tokenHash)
     {
@@ -247,7 +283,11 @@ internal sealed class AccountStore
         return value is null ? null : RecordJson.Decode<SetupTokenRecord>(value);
     }
 
-    public void DeleteSetupToken(byte[] tokenHash) => _store.Delete(tokenHash, _store.SetupTokens);
+    public void DeleteSetupToken(byte[] tokenHash)
+    {
+        _store.Delete(tokenHash, _store.SetupTokens);
+        Replicator?.Replicate([StagedWrite.Delete("setup_tokens", tokenHash)]);
+    }
 
     /// <summary>Records a device's "received up to" position. Not synced: losing the last update only causes a re-send.</summary>
     public void SaveCursor(long sessionKey, long pos) =>

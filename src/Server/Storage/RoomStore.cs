@@ -61,4 +61,6 @@ internal sealed class RoomStore(RocksStore store)
         var value = store.Get(KeyCodec.Utf8(key), store.Meta);
         return value is null ? fallback : KeyCodec.ReadLong(value);
     }
+
+    public byte[]? GetMeta(string key) => store.Get(KeyCodec.Utf8(key), store.Meta);
 }

@@ -48,6 +48,9 @@ internal sealed partial class StoreBatch(RocksStore store) : IDisposable
     public void PutMetaLong(string key, long value) =>
         _batch.Put(KeyCodec.Utf8(key), KeyCodec.Long(value), store.Meta);
 
+    public void PutMeta(string key, byte[] value) =>
+        _batch.Put(KeyCodec.Utf8(key), value, store.Meta);
+
     /// <summary>Adds rows staged by another store (directory, audit) so they commit with this batch's events.</summary>
     public void Apply(IReadOnlyList<StagedWrite> writes)
     {

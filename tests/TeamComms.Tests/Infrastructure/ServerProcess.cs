@@ -65,7 +65,15 @@ public sealed partial class ServerProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         _ = process.WaitForExitAsync().ContinueWith(_ => server._listening.TrySetException(
             new InvalidOperationException("server exited: " + string.Join('\n', server.Output))), TaskScheduler.Default);
-        server.BaseUrl = await server._listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        try
+        {
+            server.BaseUrl = await server._listening.Task.WaitAsync(TimeSpan.FromSeconds(120));
+        }
+        catch (TimeoutException)
+        {
+            await server.KillAsync();
+            throw new TimeoutException("server did not listen within 120 s: " + string.Join('\n', server.Output.TakeLast(40)));
+        }
         return server;
     }
 

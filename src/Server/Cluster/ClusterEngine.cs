@@ -1,0 +1,200 @@
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using NATS.Client.KeyValueStore;
+using NATS.Net;
+
+namespace TeamComms.Server.Cluster;
+
+/// <summary>
+/// The connection to the NATS cluster and the JetStream resources cluster mode uses, all named from
+/// <see cref="ClusterOptions.Prefix"/>: the log stream <c>{PREFIX}_LOG</c> (subjects <c>{prefix}.log.&lt;node&gt;</c>),
+/// the buckets <c>{prefix}_nodes</c> (heartbeats, with the lease as their age limit), <c>{prefix}_keys</c> (node
+/// public keys and the log key wrapped to each) and <c>{prefix}_leases</c> (singleton work). (An object store for
+/// attachments is not used yet: this branch has no attachment store.)
+/// </summary>
+internal sealed partial class ClusterEngine : IAsyncDisposable
+{
+    private readonly ClusterOptions _options;
+    private readonly ILogger _logger;
+
+    public ClusterEngine(ClusterOptions options, ILogger<ClusterEngine> logger)
+    {
+        _options = options;
+        _logger = logger;
+        var opts = NatsOpts.Default with
+        {
+            Url = string.Join(',', options.Urls),
+            Name = $"teamcomms-{options.NodeId}",
+            MaxReconnectRetry = -1,
+            ReconnectWaitMin = TimeSpan.FromMilliseconds(200),
+            ReconnectWaitMax = TimeSpan.FromSeconds(2),
+            ConnectTimeout = TimeSpan.FromSeconds(3),
+            RequestTimeout = TimeSpan.FromSeconds(3),
+            // A server that stops answering (paused, partitioned) is noticed in about 6 s, not the default 4 min, and
+            // the connection moves to another server of the cluster.
+            PingInterval = TimeSpan.FromSeconds(2),
+            MaxPingOut = 3,
+            RetryOnInitialConnect = true,
+            AuthOpts = new NatsAuthOpts
+            {
+                Username = options.User,
+                Password = options.Password,
+                Token = options.Token,
+                CredsFile = options.CredentialsFile,
+            },
+            TlsOpts = new NatsTlsOpts
+            {
+                Mode = options.TlsRequired ? TlsMode.Require : TlsMode.Auto,
+                CaFile = options.TlsCaFile,
+                CertFile = options.TlsCertFile,
+                KeyFile = options.TlsKeyFile,
+            },
+        };
+        Connection = new NatsConnection(opts);
+        JetStream = Connection.CreateJetStreamContext();
+        KeyValue = new NatsKVContext(JetStream);
+        Connection.ConnectionDisconnected += (_, _) =>
+        {
+            LogDisconnected(_logger);
+            return ValueTask.CompletedTask;
+        };
+        Connection.ConnectionOpened += (_, _) =>
+        {
+            LogConnected(_logger, Connection.ServerInfo?.Name ?? "?", Connection.ServerInfo?.Version ?? "?");
+            return ValueTask.CompletedTask;
+        };
+    }
+
+    public NatsConnection Connection { get; }
+
+    public INatsJSContext JetStream { get; }
+
+    public NatsKVContext KeyValue { get; }
+
+    public string StreamName => _options.Prefix.ToUpperInvariant().Replace('-', '_') + "_LOG";
+
+    public string SubjectFor(string node) => $"{_options.Prefix}.log.{node}";
+
+    public string Subject(string suffix) => $"{_options.Prefix}.{suffix}";
+
+    public string Bucket(string name) => $"{_options.Prefix}_{name}";
+
+    public bool IsConnected => Connection.ConnectionState == NatsConnectionState.Open;
+
+    /// <summary>The stream metadata key holding the log's identity (its epoch), chosen once when the stream is created.</summary>
+    public const string EpochMetadataKey = "teamcomms_epoch";
+
+    /// <summary>
+    /// Connects and creates (or checks and updates) the log stream. Returns its info and its epoch: a random number the
+    /// creating node stores in the stream's metadata. It survives restarts of the whole NATS cluster (the stream's
+    /// creation time, which an earlier version used, did not), and a stream deleted and created again gets a new one.
+    /// </summary>
+    public async Task<(StreamInfo Info, ulong Epoch)> OpenLogAsync(CancellationToken ct)
+    {
+        await Connection.ConnectAsync().ConfigureAwait(false);
+        if (Connection.ServerInfo is { } info && !VersionAtLeast(info.Version, 2, 10, 27))
+        {
+            throw new InvalidOperationException(
+                $"nats-server {info.Version} is too old for cluster mode: 2.10.27 or newer is required (scripts/fetch-nats-server.sh)");
+        }
+        return await RetryAsync(async () =>
+        {
+            StreamInfo? existing = null;
+            try
+            {
+                existing = (await JetStream.GetStreamAsync(StreamName, cancellationToken: ct).ConfigureAwait(false)).Info;
+            }
+            catch (NatsJSApiException ex) when (ex.Error.ErrCode == 10059) // stream not found
+            {
+            }
+            if (existing is null)
+            {
+                var fresh = System.Security.Cryptography.RandomNumberGenerator.GetBytes(8);
+                fresh[7] |= 1; // never 0
+                var epoch = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(fresh);
+                try
+                {
+                    var created = await JetStream.CreateStreamAsync(LogConfig(epoch), ct).ConfigureAwait(false);
+                    return (created.Info, epoch);
+                }
+                catch (NatsJSApiException ex) when (ex.Error.ErrCode == 10058) // another node created it meanwhile
+                {
+                    existing = (await JetStream.GetStreamAsync(StreamName, cancellationToken: ct).ConfigureAwait(false)).Info;
+                }
+            }
+            var recorded = existing.Config.Metadata is { } m && m.TryGetValue(EpochMetadataKey, out var text) &&
+                ulong.TryParse(text, System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture, out var e) && e != 0
+                ? e
+                : throw new ClusterStartException($"the stream {StreamName} exists but has no {EpochMetadataKey} metadata: it was not created by TeamComms " +
+                    "(or by a version before the epoch moved into metadata); see docs/operations.md, \"Cluster mode\"");
+            // Apply changed settings (age, replicas, duplicate window), keeping the identity.
+            var updated = await JetStream.UpdateStreamAsync(LogConfig(recorded), ct).ConfigureAwait(false);
+            return (updated.Info, recorded);
+        }, ct).ConfigureAwait(false);
+    }
+
+    private StreamConfig LogConfig(ulong epoch) => new(StreamName, [$"{_options.Prefix}.log.>"])
+    {
+        Storage = StreamConfigStorage.File,
+        NumReplicas = _options.Replicas,
+        MaxAge = _options.MaxAge,
+        DuplicateWindow = _options.DuplicateWindow,
+        Retention = StreamConfigRetention.Limits,
+        Discard = StreamConfigDiscard.Old,
+        AllowDirect = true,
+        Description = "TeamComms cluster log: batches of sealed proposals, applied by every node in order",
+        Metadata = new Dictionary<string, string> { [EpochMetadataKey] = epoch.ToString("x16", System.Globalization.CultureInfo.InvariantCulture) },
+    };
+
+    public async Task<StreamInfo> LogInfoAsync(CancellationToken ct)
+    {
+        var stream = await JetStream.GetStreamAsync(StreamName, cancellationToken: ct).ConfigureAwait(false);
+        return stream.Info;
+    }
+
+    public Task<INatsKVStore> BucketAsync(string name, TimeSpan maxAge, CancellationToken ct) =>
+        RetryAsync(() => KeyValue.CreateOrUpdateStoreAsync(new NatsKVConfig(Bucket(name))
+        {
+            History = 1,
+            NumberOfReplicas = _options.Replicas,
+            MaxAge = maxAge,
+            Storage = NatsKVStorageType.File,
+        }, ct).AsTask(), ct);
+
+    /// <summary>Retries an operation through a cluster that is still forming or electing (start-up only).</summary>
+    public static async Task<T> RetryAsync<T>(Func<Task<T>> operation, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (true)
+        {
+            try
+            {
+                return await operation().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is NatsException or TimeoutException or NatsJSApiException && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(500, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    internal static bool VersionAtLeast(string version, int major, int minor, int patch)
+    {
+        var core = version.TrimStart('v').Split('-', '+')[0].Split('.');
+        if (core.Length < 3 || !int.TryParse(core[0], out var a) || !int.TryParse(core[1], out var b) || !int.TryParse(core[2], out var c))
+        {
+            return false;
+        }
+        return (a, b, c).CompareTo((major, minor, patch)) >= 0;
+    }
+
+    public async ValueTask DisposeAsync() => await Connection.DisposeAsync().ConfigureAwait(false);
+
+    [LoggerMessage(EventId = 9001, Level = LogLevel.Warning, Message = "Disconnected from NATS; sends fail until it is back, reads continue")]
+    private static partial void LogDisconnected(ILogger logger);
+
+    [LoggerMessage(EventId = 9002, Level = LogLevel.Information, Message = "Connected to NATS server {Server} (version {Version})")]
+    private static partial void LogConnected(ILogger logger, string server, string version);
+}

@@ -1,0 +1,226 @@
+using System.Buffers;
+using MessagePack;
+using TeamComms.Protocol;
+using TeamComms.Server.Rooms;
+using TeamComms.Server.Storage;
+
+namespace TeamComms.Server.Cluster;
+
+/// <summary>
+/// Proposals as data in a replicated log entry. Each is <c>[tag, [user, userKey, sessionKey], fields…]</c>. Only the
+/// proposer's inputs travel: the sequencer's outputs (seq, prev, timestamp, ids) are decided again by every node when
+/// it applies the entry. A tag this build does not know makes the whole entry unknown (<see cref="LogEntryFormatException"/>),
+/// so an old node refuses a newer node's proposals instead of skipping them.
+/// </summary>
+internal static class ProposalCodec
+{
+    private const int Send = 1;
+    private const int Create = 2;
+    private const int Member = 3;
+    private const int State = 4;
+    private const int ReadMarker = 5;
+    private const int Archive = 6;
+    private const int Provision = 7;
+    private const int System = 8;
+
+    /// <summary>Whether this proposal can travel through the cluster log (federation's proposals cannot yet; see docs/architecture.md).</summary>
+    public static bool CanEncode(Proposal proposal) => proposal is SendProposal or CreateRoomProposal or MembershipProposal
+        or StateProposal or ReadMarkerProposal or ArchiveProposal or ProvisionRoomProposal or SystemProposal;
+
+    public static void Write(ref MessagePackWriter w, Proposal proposal)
+    {
+        switch (proposal)
+        {
+            case SendProposal p:
+                Head(ref w, Send, p.Actor, 4);
+                w.Write(p.RoomId);
+                w.Write(p.TransactionId);
+                w.Write(p.Type);
+                w.Write(p.Content);
+                break;
+            case CreateRoomProposal p:
+                Head(ref w, Create, p.Actor, 7);
+                w.Write(p.Name);
+                w.Write(p.Topic);
+                w.Write(p.Kind);
+                w.Write(p.HistoryVisibility);
+                w.Write(p.InvitePolicy);
+                Strings(ref w, p.Invite);
+                w.Write(p.PresetRoomId);
+                break;
+            case MembershipProposal p:
+                Head(ref w, Member, p.Actor, 4);
+                w.Write(p.RoomId);
+                w.Write((int)p.Action);
+                w.Write(p.Target);
+                w.Write(p.Reason);
+                break;
+            case StateProposal p:
+                Head(ref w, State, p.Actor, 3);
+                w.Write(p.RoomId);
+                w.Write(p.Type);
+                MsgPackValue.Write(ref w, p.Content);
+                break;
+            case ReadMarkerProposal p:
+                Head(ref w, ReadMarker, p.Actor, 2);
+                w.Write(p.RoomId);
+                w.Write(p.Seq);
+                break;
+            case ArchiveProposal p:
+                Head(ref w, Archive, p.Actor, 3);
+                w.Write(p.RoomId);
+                w.Write(p.Archived);
+                w.Write(p.Privileged);
+                break;
+            case ProvisionRoomProposal p:
+                Head(ref w, Provision, p.Actor, 3);
+                w.Write(p.Name);
+                Strings(ref w, p.Members);
+                w.Write(p.PresetRoomId);
+                break;
+            case SystemProposal p:
+                Head(ref w, System, p.Actor, 3);
+                w.Write(p.By);
+                w.WriteArrayHeader(p.Wants.Count);
+                foreach (var want in p.Wants)
+                {
+                    w.WriteArrayHeader(6);
+                    w.Write(want.RoomKey);
+                    w.Write(want.UserId);
+                    w.Write(want.UserKey);
+                    w.Write((int)want.Kind);
+                    w.Write(want.Reason);
+                    w.Write(want.Role);
+                }
+                w.WriteArrayHeader(p.Writes.Count);
+                foreach (var write in p.Writes)
+                {
+                    w.WriteArrayHeader(3);
+                    w.Write(write.Family);
+                    w.Write(write.Key);
+                    if (write.Value is null)
+                    {
+                        w.WriteNil();
+                    }
+                    else
+                    {
+                        w.Write(write.Value);
+                    }
+                }
+                break;
+            default:
+                throw new ArgumentException($"{proposal.GetType().Name} cannot travel through the cluster log", nameof(proposal));
+        }
+    }
+
+    public static Proposal Read(ref MessagePackReader r)
+    {
+        var count = r.ReadArrayHeader();
+        var tag = r.ReadInt32();
+        r.ReadArrayHeader();
+        var actor = new Actor(r.ReadString()!, r.ReadInt64(), r.ReadInt64());
+        var fields = count - 2;
+        Proposal proposal = tag switch
+        {
+            Send => new SendProposal(actor, r.ReadString()!, r.ReadString()!, r.ReadString()!, Bytes(ref r)),
+            Create => new CreateRoomProposal(actor, r.ReadString()!, r.ReadString()!, r.ReadString()!, r.ReadString()!, r.ReadString()!, ReadStrings(ref r))
+            {
+                PresetRoomId = r.ReadString(),
+            },
+            Member => new MembershipProposal(actor, r.ReadString()!, (MembershipAction)r.ReadInt32(), r.ReadString(), r.ReadString()),
+            State => new StateProposal(actor, r.ReadString()!, r.ReadString()!, MsgPackValue.ReadMap(ref r)),
+            ReadMarker => new ReadMarkerProposal(actor, r.ReadString()!, r.ReadInt64()),
+            Archive => new ArchiveProposal(actor, r.ReadString()!, r.ReadBoolean(), r.ReadBoolean()),
+            Provision => new ProvisionRoomProposal(actor, r.ReadString()!, ReadStrings(ref r)) { PresetRoomId = r.ReadString() },
+            System => ReadSystem(ref r, actor),
+            _ => throw new LogEntryFormatException($"proposal type {tag} is unknown to this node; upgrade it"),
+        };
+        var read = tag switch
+        {
+            Send or Member => 4,
+            Create => 7,
+            State or Archive or Provision or System => 3,
+            _ => 2,
+        };
+        // Fields added at the end by a later format are skipped by nodes that do not use them.
+        for (var i = read; i < fields; i++)
+        {
+            r.Skip();
+        }
+        return proposal;
+    }
+
+    private static SystemProposal ReadSystem(ref MessagePackReader r, Actor actor)
+    {
+        var by = r.ReadString()!;
+        var wantCount = r.ReadArrayHeader();
+        var wants = new List<MembershipWant>(wantCount);
+        for (var i = 0; i < wantCount; i++)
+        {
+            r.ReadArrayHeader();
+            wants.Add(new MembershipWant(r.ReadInt64(), r.ReadString()!, r.ReadInt64(), (WantKind)r.ReadInt32(), r.ReadString()!, r.ReadString()));
+        }
+        var writeCount = r.ReadArrayHeader();
+        var writes = new List<StagedWrite>(writeCount);
+        for (var i = 0; i < writeCount; i++)
+        {
+            r.ReadArrayHeader();
+            var family = r.ReadString()!;
+            var key = Bytes(ref r);
+            byte[]? value = r.TryReadNil() ? null : Bytes(ref r);
+            writes.Add(new StagedWrite(family, key, value));
+        }
+        return new SystemProposal(actor, by, wants, writes);
+    }
+
+    private static void Head(ref MessagePackWriter w, int tag, Actor actor, int fields)
+    {
+        w.WriteArrayHeader(2 + fields);
+        w.Write(tag);
+        w.WriteArrayHeader(3);
+        w.Write(actor.UserId ?? "");
+        w.Write(actor.UserKey);
+        w.Write(actor.SessionKey);
+    }
+
+    private static void Strings(ref MessagePackWriter w, IReadOnlyList<string> values)
+    {
+        w.WriteArrayHeader(values.Count);
+        foreach (var v in values)
+        {
+            w.Write(v);
+        }
+    }
+
+    private static List<string> ReadStrings(ref MessagePackReader r)
+    {
+        var n = r.ReadArrayHeader();
+        var list = new List<string>(n);
+        for (var i = 0; i < n; i++)
+        {
+            list.Add(r.ReadString()!);
+        }
+        return list;
+    }
+
+    private static byte[] Bytes(ref MessagePackReader r) => r.ReadBytes() is { } seq ? seq.ToArray() : [];
+
+    /// <summary>Encodes one proposal alone (tests, and sizing a proposal against the entry limit).</summary>
+    public static byte[] ToBytes(Proposal proposal)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        var w = new MessagePackWriter(buffer);
+        Write(ref w, proposal);
+        w.Flush();
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    public static Proposal FromBytes(ReadOnlyMemory<byte> bytes)
+    {
+        var r = new MessagePackReader(bytes);
+        return Read(ref r);
+    }
+}
+
+/// <summary>A log entry this node cannot read: an unknown format version or proposal type, or a damaged entry.</summary>
+internal sealed class LogEntryFormatException(string message) : Exception(message);

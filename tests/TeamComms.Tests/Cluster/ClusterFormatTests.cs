@@ -1,0 +1,115 @@
+using MessagePack;
+using TeamComms.Crypto.Keys;
+using TeamComms.Server.Cluster;
+using TeamComms.Server.Rooms;
+using TeamComms.Server.Storage;
+
+namespace TeamComms.Tests.Cluster;
+
+/// <summary>The cluster log's data formats and settings, without NATS (normal stage).</summary>
+public sealed class ClusterFormatTests
+{
+    private static readonly Actor Alice = new("alice@x.test", 1L << 40, (2L << 40) + 7);
+
+    public static TheoryData<string> Kinds => ["send", "create", "member", "state", "marker", "archive", "provision", "system"];
+
+    private static Proposal Sample(string kind) => kind switch
+    {
+        "send" => new SendProposal(Alice, "!abc@x.test", "t1", "message", [0x81, 0xA4, 0x62, 0x6F, 0x64, 0x79, 0xA1, 0x78]),
+        "create" => new CreateRoomProposal(Alice, "Ops", "topic", "group", "full", "members", ["bob@x.test"]) { PresetRoomId = "!roomid@x.test" },
+        "member" => new MembershipProposal(Alice, "!abc@x.test", MembershipAction.Kick, "bob@x.test", "spam"),
+        "state" => new StateProposal(Alice, "!abc@x.test", "room.name", new Dictionary<string, object?> { ["name"] = "New" }),
+        "marker" => new ReadMarkerProposal(Alice, "!abc@x.test", 42),
+        "archive" => new ArchiveProposal(Alice, "!abc@x.test", true, true),
+        "provision" => new ProvisionRoomProposal(Alice, "All", ["bob@x.test", "carol@x.test"]) { PresetRoomId = "!p@x.test" },
+        _ => new SystemProposal(Alice, "admin@x.test", [new MembershipWant(3, "bob@x.test", 9, WantKind.Leave, "left", null)],
+            [StagedWrite.Put("sessions", [1, 2], [3]), StagedWrite.Delete("setup_tokens", [4])]),
+    };
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void ProposalCodec_RoundTrip_SameProposal(string kind)
+    {
+        var original = Sample(kind);
+        var decoded = ProposalCodec.FromBytes(ProposalCodec.ToBytes(original));
+        // Records compare by value except collections: compare their encodings, which cover every field.
+        Assert.Equal(original.GetType(), decoded.GetType());
+        Assert.Equal(ProposalCodec.ToBytes(original), ProposalCodec.ToBytes(decoded));
+        Assert.Equal(original.Actor, decoded.Actor);
+    }
+
+    [Fact]
+    public void ProposalCodec_UnknownType_RefusedAsUnknownFormat()
+    {
+        var bytes = MessagePackSerializer.Serialize(new object[] { 99, new object[] { "a@x.test", 1L, 2L } });
+        var ex = Assert.Throws<LogEntryFormatException>(() => ProposalCodec.FromBytes(bytes));
+        Assert.Contains("upgrade", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void LogEntry_SealAndOpen_ProposalsBackAndNoPlaintextInTheEntry()
+    {
+        using var key = SealingKey.Generate(out _);
+        var marker = "ZQX-CLUSTER-MARKER";
+        var send = new SendProposal(Alice, "!abc@x.test", "t1", "message", System.Text.Encoding.UTF8.GetBytes(marker));
+        var data = LogEntry.Seal("node1", "b-1", "k1", key, [send, Sample("state")]);
+        Assert.DoesNotContain(marker, System.Text.Encoding.UTF8.GetString(data), StringComparison.Ordinal);
+        var entry = LogEntry.Open(data, id => id == "k1" ? key : null);
+        Assert.Equal(("node1", "b-1", LogEntry.CurrentFormat), (entry.Node, entry.Batch, entry.Format));
+        Assert.Equal(2, entry.Proposals.Count);
+        Assert.Equal(send.Content, ((SendProposal)entry.Proposals[0]).Content);
+    }
+
+    [Fact]
+    public void LogEntry_WrongKeyOrTamperedHeader_Refused()
+    {
+        using var key = SealingKey.Generate(out _);
+        using var other = SealingKey.Generate(out _);
+        var data = LogEntry.Seal("node1", "b-1", "k1", key, [Sample("send")]);
+        Assert.Throws<LogEntryFormatException>(() => LogEntry.Open(data, _ => other));
+        Assert.Throws<LogEntryFormatException>(() => LogEntry.Open(data, _ => null));
+        var tampered = (byte[])data.Clone();
+        var at = System.Text.Encoding.UTF8.GetString(tampered).IndexOf("node1", StringComparison.Ordinal);
+        tampered[at + 4] = (byte)'2'; // claims another origin node: the header is authenticated data
+        Assert.Throws<LogEntryFormatException>(() => LogEntry.Open(tampered, _ => key));
+    }
+
+    [Fact]
+    public void LogEntry_UnknownFormatVersion_RefusedWithUpgradeAdvice()
+    {
+        var data = MessagePackSerializer.Serialize(new object[] { "tclog", 2, "node1", "b-1", "k1", new byte[] { 1, 2, 3 } });
+        var ex = Assert.Throws<LogEntryFormatException>(() => LogEntry.Open(data, _ => null));
+        Assert.Contains("format 2", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("2.9.10", false)]
+    [InlineData("2.10.26", false)]
+    [InlineData("2.10.27", true)]
+    [InlineData("v2.11.0-RC.1", true)]
+    public void VersionCheck_RequiresNats_2_10_27(string version, bool ok) =>
+        Assert.Equal(ok, ClusterEngine.VersionAtLeast(version, 2, 10, 27));
+
+    [Fact]
+    public void Options_Invalid_EveryProblemNamed()
+    {
+        var options = new ClusterOptions { Enabled = true, NodeId = "Node.1", NodeIndex = 0, Replicas = 2, PublishRetryWindow = TimeSpan.FromMinutes(5) };
+        var errors = options.Validate().ToList();
+        Assert.Contains(errors, e => e.Contains("NodeId", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("NodeIndex", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("Urls", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("Replicas", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("PublishRetryWindow", StringComparison.Ordinal));
+        Assert.Empty(new ClusterOptions().Validate());
+    }
+
+    [Fact]
+    public void LogClock_StampedNow_IsTheLogsTimestampOtherwiseTheRealClock()
+    {
+        var clock = new LogClock(TimeProvider.System);
+        clock.Set(1_700_000_000_123);
+        Assert.Equal(1_700_000_000_123, clock.GetUtcNow().ToUnixTimeMilliseconds());
+        clock.Set(null);
+        Assert.True(Math.Abs((clock.GetUtcNow() - DateTimeOffset.UtcNow).TotalSeconds) < 5);
+    }
+}
