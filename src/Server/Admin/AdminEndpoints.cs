@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using TeamComms.Protocol;
+using TeamComms.Server.AdminConsole;
 using TeamComms.Server.Accounts;
 using TeamComms.Server.Api;
 using TeamComms.Server.Audit;
@@ -84,22 +85,24 @@ internal static class AdminEndpoints
             return Results.Ok(new { created = created.Count, user_ids = created.Select(u => u.UserId) });
         });
 
-        admin.MapGet("/users", (HttpContext context, AccountService accounts, long? after, int? limit) =>
+        // The console's user list: search, status and last-login filters, paging (Console/UserListing.cs).
+        admin.MapGet("/users", (HttpContext context, AccountService accounts, DirectoryService directory, string? q, string? status,
+            bool? never_logged_in, string? last_login_before, long? after, int? limit) =>
         {
-            Bearer.RequireRole(context, accounts, CompanyRoles.Admin);
-            var page = accounts.ListUsers(after ?? 0, Math.Clamp(limit ?? 100, 1, 1000));
-            return Results.Ok(new
-            {
-                users = page.Select(AccountEndpoints.UserJson),
-                next = page.Count == Math.Clamp(limit ?? 100, 1, 1000) ? page[^1].Key : (long?)null,
-            });
+            Access.Require(context, accounts, ConsoleAccess.UserReaders);
+            var page = UserListing.Page(accounts, directory.Snapshot, UserListing.Parse(q, status, never_logged_in, last_login_before, after, limit));
+            return Results.Ok(new { users = page.Users.Select(u => UserListing.Json(u.User, u.Entry)), next = page.Next, scanned = page.Scanned });
         });
 
-        admin.MapGet("/users/{userId}", (string userId, HttpContext context, AccountService accounts) =>
+        admin.MapGet("/users/{userId}", (string userId, HttpContext context, AccountService accounts, DirectoryService directory) =>
         {
-            Bearer.RequireRole(context, accounts, CompanyRoles.Admin);
+            Access.Require(context, accounts, ConsoleAccess.UserReaders);
             var user = accounts.FindUser(userId) ?? throw new ApiException(ErrorCode.NotFound, "no such user");
-            return Results.Ok(AccountEndpoints.UserJson(user));
+            var entry = directory.Snapshot.Users.GetValueOrDefault(user.Key);
+            // The row's fields at the top level (as before the console), plus the full directory profile for editing.
+            var json = UserListing.Json(user, entry);
+            json["profile"] = entry is null ? null : ProfileEdit.View(entry, directory.Snapshot, full: true);
+            return Results.Ok(json);
         });
 
         admin.MapPost("/users/{userId}/setup-link", async (string userId, HttpContext context, AccountService accounts, AuditLog audit,
@@ -114,7 +117,7 @@ internal static class AdminEndpoints
 
         admin.MapGet("/users/{userId}/sessions", (string userId, HttpContext context, AccountService accounts) =>
         {
-            Bearer.RequireRole(context, accounts, CompanyRoles.Admin);
+            Access.Require(context, accounts, Access.Security);
             var user = accounts.FindUser(userId) ?? throw new ApiException(ErrorCode.NotFound, "no such user");
             return Results.Ok(new { sessions = accounts.ListSessions(user.Key).Select(s => AccountEndpoints.SessionJson(s, -1)) });
         });

@@ -34,6 +34,9 @@ internal sealed class ConnectionRegistry
 
     public int Count => _bySession.Values.Sum(s => s.Count);
 
+    /// <summary>Every live connection (for the admin console's figures).</summary>
+    public IEnumerable<ClientConnection> All() => _bySession.Values.SelectMany(s => s.Keys);
+
     /// <summary>Closes every connection of a session; returns when they are closed.</summary>
     public Task CloseSessionAsync(long sessionKey, int closeCode, string reason) =>
         Task.WhenAll(ForSession(sessionKey).Select(c => c.CloseAsync(closeCode, reason)));

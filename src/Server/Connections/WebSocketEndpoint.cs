@@ -93,6 +93,7 @@ internal static class WebSocketEndpoint
             return;
         }
 
+        await services.Accounts.RecordSignInAsync(session).ConfigureAwait(false);
         long? resumeFrom = null;
         var pendingErrors = new List<byte[]>();
         if (hello.Resume is { } resumeBytes)

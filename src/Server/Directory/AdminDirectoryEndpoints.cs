@@ -212,7 +212,15 @@ internal static class AdminDirectoryEndpoints
             var expression = RuleExpression.Parse(body?["expression"]?.GetValue<string>() ?? "");
             var snapshot = directory.Snapshot;
             var matches = Matching(expression, snapshot).ToList();
-            return Results.Ok(new { count = matches.Count, users = matches.Take(100).Select(u => u.UserId) });
+            // people: the first matches with their names, for the admin console's live preview (limit 1 to 1000, default 100).
+            var limit = Math.Clamp(body?["limit"] is JsonValue l && l.TryGetValue<int>(out var n) ? n : 100, 1, 1000);
+            return Results.Ok(new
+            {
+                count = matches.Count,
+                users = matches.Take(limit).Select(u => u.UserId),
+                people = matches.Take(limit).Select(u => new { user_id = u.UserId, display_name = u.Profile.DisplayName, department = u.Profile.Department, title = u.Profile.Title }),
+                attributes = expression.UsedAttributes,
+            });
         });
 
         admin.MapPost("/rules", async (JsonObject? body, HttpContext context, AccountService accounts, DirectoryService directory) =>

@@ -14,8 +14,8 @@ using TeamComms.Server.FanOut;
 using TeamComms.Server.Keys;
 using TeamComms.Server.Rooms;
 using TeamComms.Server.Storage;
-using TeamComms.Server.Workplace;
 using TeamComms.Server.Web;
+using TeamComms.Server.Workplace;
 
 namespace TeamComms.Server.Hosting;
 
@@ -57,6 +57,7 @@ public static class TeamCommsApp
         app.Map("/v1/ws", WebSocketEndpoint.HandleAsync);
         AccountEndpoints.Map(app);
         AdminEndpoints.Map(app);
+        AdminConsole.ConsoleEndpoints.Map(app);
         MetricsEndpoint.Map(app);
         ProvisioningEndpoints.Map(app);
         FederationEndpoints.Map(app);

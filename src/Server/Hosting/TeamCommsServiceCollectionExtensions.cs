@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TeamComms.Server.Accounts;
+using TeamComms.Server.AdminConsole;
 using TeamComms.Server.Api;
 using TeamComms.Server.Cluster;
 using TeamComms.Server.Connections;
@@ -80,6 +81,7 @@ public static class TeamCommsServiceCollectionExtensions
         services.AddSingleton<ConnectionServices>();
         services.AddHostedService<TeamCommsLifecycle>();
         services.AddTeamCommsDirectory(configuration);
+        services.AddTeamCommsAdminConsole();
         services.AddTeamCommsCompliance(configuration);
         services.AddTeamCommsFederation(configuration);
         services.AddTeamCommsWorkplace(configuration);

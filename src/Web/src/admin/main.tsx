@@ -1,19 +1,13 @@
-// Placeholder of the admin console entry (/admin). The admin console is built on branch issue8admin, which
-// replaces this file; it shares src/shared/ (codec, connection, api, i18n, theme, session, cache, base.css).
+// The admin console entry (/admin): a separate bundle from the chat client, sharing src/shared (api, i18n, theme,
+// format, base.css). It speaks only the documented admin API (docs/operations.md, "Admin console API").
 import { render } from 'preact';
 import '../shared/base.css';
-import { applyLang, t } from '../shared/i18n';
+import './admin.css';
+import './messages';
+import { applyLang } from '../shared/i18n';
 import { applyTheme } from '../shared/theme';
-
-function AdminPlaceholder() {
-  return (
-    <main>
-      <h1>{t('app.name')} admin</h1>
-      <p>The admin console is not built yet.</p>
-    </main>
-  );
-}
+import { App } from './App';
 
 applyLang();
 applyTheme();
-render(<AdminPlaceholder />, document.getElementById('app')!);
+render(<App />, document.getElementById('app')!);
