@@ -120,6 +120,11 @@ public enum ErrorCode
     PushDisabled = 54,
     /// <summary>Workplace: the incident id and secret of an anonymous report do not match.</summary>
     IncidentSecretInvalid = 55,
+    /// <summary>
+    /// Cluster mode: this feature does not work across nodes yet (attachments, whose files live in one node's directory;
+    /// the attention features; federation). Nothing was changed. See docs/architecture.md, "What is not replicated yet".
+    /// </summary>
+    ClusterUnsupported = 56,
 }
 
 /// <summary>Names and HTTP statuses of <see cref="ErrorCode"/> values.</summary>
@@ -168,6 +173,7 @@ public static class ErrorCodes
         ErrorCode.StorageFull => 507,
         ErrorCode.StorageUnavailable or ErrorCode.Unavailable or ErrorCode.FederationPending => 503,
         ErrorCode.Internal => 500,
+        ErrorCode.ClusterUnsupported => 501,
         _ => 400,
     };
 

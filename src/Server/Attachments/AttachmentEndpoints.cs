@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using TeamComms.Protocol;
 using TeamComms.Server.Accounts;
 using TeamComms.Server.Api;
+using TeamComms.Server.Cluster;
 using TeamComms.Server.Workplace;
 
 namespace TeamComms.Server.Attachments;
@@ -19,9 +20,13 @@ internal static class AttachmentEndpoints
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/rooms/{roomId}/attachments", async (string roomId, HttpContext context, AccountService accounts, AttachmentService service,
-            IOptions<WorkplaceOptions> options) =>
+            IOptions<WorkplaceOptions> options, IOptions<ClusterOptions> cluster) =>
         {
             var session = Bearer.Require(context, accounts);
+            if (cluster.Value.Enabled)
+            {
+                throw new ApiException(ErrorCode.ClusterUnsupported, JetStreamRoomLog.AttachmentsUnsupported);
+            }
             if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
             {
                 // The service enforces the room's limit while streaming; Kestrel's default of 30 MB must not cut in first.

@@ -18,7 +18,8 @@ internal sealed class ClusterMetrics
     private long _applied;
     private long _applyFailures;
 
-    public ClusterMetrics(IMeterFactory meters, Func<JetStreamRoomLog> log, ClusterAlarm alarm, Func<ClusterNode> node)
+    public ClusterMetrics(IMeterFactory meters, Func<JetStreamRoomLog> log, ClusterAlarm alarm, Func<ClusterNode> node,
+        Func<JetStreamSingletonLeases>? leases = null)
     {
         var meter = meters.Create("TeamComms.Server");
         meter.CreateObservableCounter("teamcomms_cluster_entries_published", () => Volatile.Read(ref _entries), description: "Log entries this node published");
@@ -32,6 +33,12 @@ internal sealed class ClusterMetrics
         meter.CreateObservableGauge("teamcomms_cluster_caught_up", () => log().CaughtUp ? 1 : 0, description: "1 when this node applied the whole log");
         meter.CreateObservableGauge("teamcomms_cluster_lease_held", () => node().LeaseHeld ? 1 : 0, description: "1 while this node renews its lease");
         meter.CreateObservableGauge("teamcomms_cluster_alarm", () => alarm.Raised ? 1 : 0, description: "1 when the node stopped: JetStream lost data, or an unknown entry format");
+        if (leases is not null)
+        {
+            meter.CreateObservableGauge("teamcomms_cluster_singleton_held",
+                () => leases().Names.Select(n => new Measurement<int>(leases().IsHeld(n) ? 1 : 0, new KeyValuePair<string, object?>("lease", n))),
+                description: "1 while this node holds the singleton lease (retention, poll-closer, alert-timers) and runs its job");
+        }
         _publishLatency = meter.CreateHistogram<double>("teamcomms_cluster_publish_seconds", unit: "s", description: "Publish to acknowledgement (quorum fsync) per log entry");
     }
 

@@ -65,7 +65,8 @@ public static class ClusterServiceCollectionExtensions
         services.AddSingleton<IRoomLog>(sp => sp.GetRequiredService<JetStreamRoomLog>());
         services.AddSingleton<ClusterNode>();
         services.AddSingleton(sp => new ClusterMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
-            sp.GetRequiredService<JetStreamRoomLog>, sp.GetRequiredService<ClusterAlarm>(), sp.GetRequiredService<ClusterNode>));
+            sp.GetRequiredService<JetStreamRoomLog>, sp.GetRequiredService<ClusterAlarm>(), sp.GetRequiredService<ClusterNode>,
+            () => (JetStreamSingletonLeases)sp.GetRequiredService<ISingletonLeases>()));
         // Before every other hosted service: the log must be open (and caught up) before the first admin is created or
         // the directory loads.
         services.Insert(0, ServiceDescriptor.Singleton<IHostedService, ClusterLifecycle>());

@@ -22,11 +22,17 @@ internal sealed partial class JetStreamSingletonLeases(ClusterEngine engine, Clu
     private readonly ConcurrentDictionary<string, bool> _held = new(StringComparer.Ordinal);
     private volatile Task<INatsKVStore>? _bucket;
 
+    private readonly ConcurrentDictionary<string, bool> _names = new(StringComparer.Ordinal);
+
     public bool IsHeld(string name) => _held.ContainsKey(name);
+
+    /// <summary>Every lease this node runs work for (held or waiting), for the <c>teamcomms_cluster_singleton_held</c> gauge.</summary>
+    public IEnumerable<string> Names => _names.Keys;
 
     public async Task RunAsync(string name, Func<CancellationToken, Task> work, CancellationToken stopping)
     {
         SingletonLeaseNames.Check(name);
+        _names[name] = true;
         var period = options.Lease / 3;
         while (!stopping.IsCancellationRequested)
         {

@@ -1,6 +1,7 @@
 using System.Buffers;
 using MessagePack;
 using TeamComms.Protocol;
+using TeamComms.Protocol.Events;
 using TeamComms.Server.Rooms;
 using TeamComms.Server.Storage;
 
@@ -23,9 +24,21 @@ internal static class ProposalCodec
     private const int Provision = 7;
     private const int System = 8;
 
-    /// <summary>Whether this proposal can travel through the cluster log (federation's proposals cannot yet; see docs/architecture.md).</summary>
+    // Issue 7a (workplace): appended, never renumbered.
+    private const int Redact = 9;
+    private const int Pin = 10;
+    private const int RoomSetting = 11;
+    private const int Vote = 12;
+    private const int ClosePoll = 13;
+    private const int Purge = 14;
+
+    /// <summary>
+    /// Whether this proposal can travel through the cluster log (federation's and the attention features' proposals cannot
+    /// yet; see docs/architecture.md).
+    /// </summary>
     public static bool CanEncode(Proposal proposal) => proposal is SendProposal or CreateRoomProposal or MembershipProposal
-        or StateProposal or ReadMarkerProposal or ArchiveProposal or ProvisionRoomProposal or SystemProposal;
+        or StateProposal or ReadMarkerProposal or ArchiveProposal or ProvisionRoomProposal or SystemProposal
+        or RedactProposal or PinProposal or RoomSettingProposal or VoteProposal or ClosePollProposal or PurgeProposal;
 
     public static void Write(ref MessagePackWriter w, Proposal proposal)
     {
@@ -92,21 +105,50 @@ internal static class ProposalCodec
                     w.Write(want.Reason);
                     w.Write(want.Role);
                 }
-                w.WriteArrayHeader(p.Writes.Count);
-                foreach (var write in p.Writes)
-                {
-                    w.WriteArrayHeader(3);
-                    w.Write(write.Family);
-                    w.Write(write.Key);
-                    if (write.Value is null)
-                    {
-                        w.WriteNil();
-                    }
-                    else
-                    {
-                        w.Write(write.Value);
-                    }
-                }
+                Writes(ref w, p.Writes);
+                break;
+            case RedactProposal p:
+                Head(ref w, Redact, p.Actor, 5);
+                w.Write(p.RoomId);
+                Id(ref w, p.Target);
+                w.Write(p.Reason);
+                w.Write(p.Privileged);
+                Writes(ref w, p.Writes);
+                break;
+            case PinProposal p:
+                Head(ref w, Pin, p.Actor, 3);
+                w.Write(p.RoomId);
+                Id(ref w, p.Target);
+                w.Write(p.Pin);
+                break;
+            case RoomSettingProposal p:
+                Head(ref w, RoomSetting, p.Actor, 5);
+                w.Write(p.RoomId);
+                w.Write(p.Type);
+                MsgPackValue.Write(ref w, p.Content);
+                w.Write(p.Privileged);
+                Writes(ref w, p.Writes);
+                break;
+            case VoteProposal p:
+                Head(ref w, Vote, p.Actor, 3);
+                w.Write(p.RoomId);
+                Id(ref w, p.Poll);
+                Strings(ref w, p.Options);
+                break;
+            case ClosePollProposal p:
+                Head(ref w, ClosePoll, p.Actor, 3);
+                w.Write(p.RoomId);
+                Id(ref w, p.Poll);
+                w.Write(p.Scheduled);
+                break;
+            case PurgeProposal p:
+                Head(ref w, Purge, p.Actor, 6);
+                w.Write(p.RoomKey);
+                w.Write(p.AfterSeq);
+                w.Write(p.ThroughSeq);
+                w.Write(p.BeforeTs);
+                w.Write(p.Final);
+                Writes(ref w, p.Writes);
                 break;
             default:
                 throw new ArgumentException($"{proposal.GetType().Name} cannot travel through the cluster log", nameof(proposal));
@@ -133,13 +175,22 @@ internal static class ProposalCodec
             Archive => new ArchiveProposal(actor, r.ReadString()!, r.ReadBoolean(), r.ReadBoolean()),
             Provision => new ProvisionRoomProposal(actor, r.ReadString()!, ReadStrings(ref r)) { PresetRoomId = r.ReadString() },
             System => ReadSystem(ref r, actor),
+            Redact => new RedactProposal(actor, r.ReadString()!, ReadId(ref r), r.ReadString(), r.ReadBoolean(), ReadWrites(ref r)),
+            Pin => new PinProposal(actor, r.ReadString()!, ReadId(ref r), r.ReadBoolean()),
+            RoomSetting => new RoomSettingProposal(actor, r.ReadString()!, r.ReadString()!, MsgPackValue.ReadMap(ref r), r.ReadBoolean(), ReadWrites(ref r)),
+            Vote => new VoteProposal(actor, r.ReadString()!, ReadId(ref r), ReadStrings(ref r)),
+            ClosePoll => new ClosePollProposal(actor, r.ReadString()!, ReadId(ref r), r.ReadBoolean()),
+            // The server's own job: no actor, as when it was proposed.
+            Purge => new PurgeProposal(r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadBoolean(), ReadWrites(ref r)),
             _ => throw new LogEntryFormatException($"proposal type {tag} is unknown to this node; upgrade it"),
         };
         var read = tag switch
         {
             Send or Member => 4,
             Create => 7,
-            State or Archive or Provision or System => 3,
+            State or Archive or Provision or System or Pin or Vote or ClosePoll => 3,
+            Redact or RoomSetting => 5,
+            Purge => 6,
             _ => 2,
         };
         // Fields added at the end by a later format are skipped by nodes that do not use them.
@@ -160,6 +211,30 @@ internal static class ProposalCodec
             r.ReadArrayHeader();
             wants.Add(new MembershipWant(r.ReadInt64(), r.ReadString()!, r.ReadInt64(), (WantKind)r.ReadInt32(), r.ReadString()!, r.ReadString()));
         }
+        return new SystemProposal(actor, by, wants, ReadWrites(ref r));
+    }
+
+    private static void Writes(ref MessagePackWriter w, IReadOnlyList<StagedWrite> writes)
+    {
+        w.WriteArrayHeader(writes.Count);
+        foreach (var write in writes)
+        {
+            w.WriteArrayHeader(3);
+            w.Write(write.Family);
+            w.Write(write.Key);
+            if (write.Value is null)
+            {
+                w.WriteNil();
+            }
+            else
+            {
+                w.Write(write.Value);
+            }
+        }
+    }
+
+    private static List<StagedWrite> ReadWrites(ref MessagePackReader r)
+    {
         var writeCount = r.ReadArrayHeader();
         var writes = new List<StagedWrite>(writeCount);
         for (var i = 0; i < writeCount; i++)
@@ -170,7 +245,19 @@ internal static class ProposalCodec
             byte[]? value = r.TryReadNil() ? null : Bytes(ref r);
             writes.Add(new StagedWrite(family, key, value));
         }
-        return new SystemProposal(actor, by, wants, writes);
+        return writes;
+    }
+
+    private static void Id(ref MessagePackWriter w, EventId id) => w.Write(id.ToArray());
+
+    private static EventId ReadId(ref MessagePackReader r)
+    {
+        var bytes = Bytes(ref r);
+        if (bytes.Length != EventId.Size)
+        {
+            throw new LogEntryFormatException($"an event id in a proposal has {bytes.Length} bytes, not {EventId.Size}");
+        }
+        return new EventId(bytes);
     }
 
     private static void Head(ref MessagePackWriter w, int tag, Actor actor, int fields)

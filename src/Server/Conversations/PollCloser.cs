@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using TeamComms.Protocol;
 using TeamComms.Protocol.Events;
 using TeamComms.Server.Hosting;
 using TeamComms.Server.Rooms;
@@ -9,7 +10,9 @@ namespace TeamComms.Server.Conversations;
 /// <summary>
 /// Closes polls at their closing time: a <see cref="TimeProvider"/> timer armed for the earliest closing time of the
 /// polls hosted here (kept in <c>workplace['S' ‖ closes at ‖ room ‖ seq]</c>, so restarts keep them), which appends the
-/// final <c>poll.results</c> through the room log. Votes after the closing time are refused anyway.
+/// final <c>poll.results</c> through the room log. Votes after the closing time are refused anyway. The timer is armed
+/// only while this node holds the <c>poll-closer</c> lease (<see cref="Activate"/>, <see cref="Deactivate"/>): on one
+/// node always; in cluster mode on one node at a time, which reloads the closing times when it takes the lease over.
 /// </summary>
 internal sealed partial class PollCloser(IRoomLog log, RoomRegistry rooms, EventStore events, WorkplaceStore store, ServerIdentity identity,
     TimeProvider time, ILogger<PollCloser> logger) : IDisposable
@@ -19,7 +22,11 @@ internal sealed partial class PollCloser(IRoomLog log, RoomRegistry rooms, Event
     private ITimer? _timer;
     private long _armedFor = long.MaxValue;
     private bool _stopped;
+    private bool _active;
     private Task _closing = Task.CompletedTask;
+
+    /// <summary>The singleton lease under which closings run.</summary>
+    public const string LeaseName = "poll-closer";
 
     public void Start()
     {
@@ -31,6 +38,34 @@ internal sealed partial class PollCloser(IRoomLog log, RoomRegistry rooms, Event
             }
             _timer = time.CreateTimer(_ => OnTimer(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             ArmLocked();
+        }
+    }
+
+    /// <summary>This node holds the lease: reload the closing times (another node may have closed some) and arm.</summary>
+    public void Activate()
+    {
+        lock (_lock)
+        {
+            _due.Clear();
+            foreach (var entry in store.PollClosings())
+            {
+                _due.Add(entry);
+            }
+            _active = true;
+            _armedFor = long.MaxValue;
+            ArmLocked();
+        }
+    }
+
+    /// <summary>This node lost the lease (or stops): disarm. A closing in flight finishes; closing twice is refused harmlessly.</summary>
+    public Task Deactivate()
+    {
+        lock (_lock)
+        {
+            _active = false;
+            _armedFor = long.MaxValue;
+            _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            return _closing;
         }
     }
 
@@ -55,7 +90,7 @@ internal sealed partial class PollCloser(IRoomLog log, RoomRegistry rooms, Event
 
     private void ArmLocked()
     {
-        if (_stopped || _timer is null || _due.Count == 0)
+        if (_stopped || !_active || _timer is null || _due.Count == 0)
         {
             return;
         }
@@ -75,6 +110,10 @@ internal sealed partial class PollCloser(IRoomLog log, RoomRegistry rooms, Event
         lock (_lock)
         {
             _armedFor = long.MaxValue;
+            if (!_active)
+            {
+                return;
+            }
             var now = time.GetUtcNow().ToUnixTimeMilliseconds();
             due = _due.TakeWhile(d => d.At <= now).ToList();
             foreach (var d in due)
@@ -102,7 +141,7 @@ internal sealed partial class PollCloser(IRoomLog log, RoomRegistry rooms, Event
             }
             var id = EventCodec.Read(stored.Wire).Id;
             var outcome = await log.AppendAsync(new ClosePollProposal(system, room.RoomId, id, Scheduled: true)).ConfigureAwait(false);
-            if (!outcome.Ok)
+            if (!outcome.Ok && outcome.Error != ErrorCode.PollClosed)
             {
                 LogCloseFailed(logger, room.RoomId, seq, outcome.Message ?? "");
                 lock (_lock)

@@ -59,7 +59,8 @@ internal static class RetentionEndpoints
             Access.Require(context, accounts, Compliance);
             retention.Trigger();
             await retention.WhenIdleAsync().ConfigureAwait(false);
-            return Results.Ok(new { runs = retention.Runs });
+            // In cluster mode only the node holding the retention lease runs; lease_held says whether that was this one.
+            return Results.Ok(new { runs = retention.Runs, lease_held = retention.Active });
         });
 
         admin.MapGet("/legal-holds", (HttpContext context, AccountService accounts, LegalHolds holds) =>

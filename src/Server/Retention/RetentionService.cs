@@ -18,6 +18,8 @@ namespace TeamComms.Server.Retention;
 /// of events older than that many days through the room log (<see cref="PurgeProposal"/>, in chunks), skipping what a
 /// legal hold covers, and the last chunk appends <c>room.purge</c> with the audit entry. Rooms hosted elsewhere follow
 /// their hub's <c>room.purge</c>. It also drops held originals once no hold covers them, and uploads no message claimed.
+/// Runs happen only while this node holds the <c>retention</c> lease (<see cref="Activate"/>): on one node always; in
+/// cluster mode on one node at a time, and a pass in flight on a node that loses the lease stops at the next room.
 /// </summary>
 internal sealed partial class RetentionService(
     IRoomLog log,
@@ -39,11 +41,31 @@ internal sealed partial class RetentionService(
     private ITimer? _timer;
     private int _again;
     private volatile bool _stopped;
+    private volatile bool _active;
     private Task _running = Task.CompletedTask;
     private long _runs;
 
+    /// <summary>The singleton lease under which runs happen.</summary>
+    public const string LeaseName = "retention";
+
     /// <summary>Completed runs since start.</summary>
     public long Runs => Interlocked.Read(ref _runs);
+
+    /// <summary>Whether this node holds the lease, so that <see cref="Trigger"/> runs here.</summary>
+    public bool Active => _active;
+
+    /// <summary>This node took the lease: runs happen here from now on.</summary>
+    public void Activate() => _active = true;
+
+    /// <summary>This node lost the lease (or stops): no new runs; returns the pass in flight, which stops at its next room.</summary>
+    public Task Deactivate()
+    {
+        _active = false;
+        lock (_trigger)
+        {
+            return _running;
+        }
+    }
 
     public void Start()
     {
@@ -55,7 +77,7 @@ internal sealed partial class RetentionService(
     /// <summary>Asks for a run soon (a follower purge arrived, a hold was released, the timer fired). Runs never overlap.</summary>
     public void Trigger()
     {
-        if (_stopped)
+        if (_stopped || !_active)
         {
             return;
         }
@@ -80,7 +102,7 @@ internal sealed partial class RetentionService(
 
     private async Task LoopAsync()
     {
-        while (!_stopped && Interlocked.Exchange(ref _again, 0) == 1)
+        while (!_stopped && _active && Interlocked.Exchange(ref _again, 0) == 1)
         {
             try
             {
@@ -106,7 +128,7 @@ internal sealed partial class RetentionService(
             var rescanRooms = released.Where(h => h.Kind == LegalHolds.RoomKind).Select(h => h.Target).ToHashSet(StringComparer.Ordinal);
             foreach (var room in rooms.All().ToList())
             {
-                if (_stopped)
+                if (_stopped || !_active)
                 {
                     return;
                 }

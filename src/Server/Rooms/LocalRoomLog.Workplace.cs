@@ -363,7 +363,7 @@ internal sealed partial class LocalRoomLog
     }
 
     /// <summary>Which of the top-level keys the checks care about the content has, without decoding it.</summary>
-    private static (bool Rel, bool Attachments) ScanKeys(byte[] content)
+    internal static (bool Rel, bool Attachments) ScanKeys(byte[] content)
     {
         var r = new MessagePackReader(content);
         var n = r.ReadMapHeader();

@@ -39,7 +39,7 @@ public static class AttentionServiceCollectionExtensions
         services.AddHostedService<AttentionStartup>();
         // Reminders and escalation: the one background component, started after the alerts are loaded (cluster mode runs it under a lease).
         services.AddSingleton<AlertTimers>();
-        services.AddHostedService(sp => sp.GetRequiredService<AlertTimers>());
+        services.AddHostedService<AlertTimersLease>();
         return services;
     }
 }

@@ -1,5 +1,6 @@
 using MessagePack;
 using TeamComms.Crypto.Keys;
+using TeamComms.Protocol.Events;
 using TeamComms.Server.Cluster;
 using TeamComms.Server.Rooms;
 using TeamComms.Server.Storage;
@@ -11,7 +12,10 @@ public sealed class ClusterFormatTests
 {
     private static readonly Actor Alice = new("alice@x.test", 1L << 40, (2L << 40) + 7);
 
-    public static TheoryData<string> Kinds => ["send", "create", "member", "state", "marker", "archive", "provision", "system"];
+    public static TheoryData<string> Kinds => ["send", "create", "member", "state", "marker", "archive", "provision", "system",
+        "redact", "pin", "setting", "vote", "close", "purge"];
+
+    private static readonly EventId Target = new([.. Enumerable.Range(1, EventId.Size).Select(i => (byte)i)]);
 
     private static Proposal Sample(string kind) => kind switch
     {
@@ -22,9 +26,53 @@ public sealed class ClusterFormatTests
         "marker" => new ReadMarkerProposal(Alice, "!abc@x.test", 42),
         "archive" => new ArchiveProposal(Alice, "!abc@x.test", true, true),
         "provision" => new ProvisionRoomProposal(Alice, "All", ["bob@x.test", "carol@x.test"]) { PresetRoomId = "!p@x.test" },
+        "redact" => new RedactProposal(Alice, "!abc@x.test", Target, "off topic", true, [StagedWrite.Put("audit", [5], [6, 7])]),
+        "pin" => new PinProposal(Alice, "!abc@x.test", Target, false),
+        "setting" => new RoomSettingProposal(Alice, "!abc@x.test", "room.retention", new Dictionary<string, object?> { ["days"] = 30L }, true,
+            [StagedWrite.Put("audit", [8], [9])]),
+        "vote" => new VoteProposal(Alice, "!abc@x.test", Target, ["a", "c"]),
+        "close" => new ClosePollProposal(Alice, "!abc@x.test", Target, Scheduled: true),
+        "purge" => new PurgeProposal(12, 100, 250, 1_700_000_000_000, true, [StagedWrite.Put("audit", [1], [2])]),
         _ => new SystemProposal(Alice, "admin@x.test", [new MembershipWant(3, "bob@x.test", 9, WantKind.Leave, "left", null)],
             [StagedWrite.Put("sessions", [1, 2], [3]), StagedWrite.Delete("setup_tokens", [4])]),
     };
+
+    [Fact]
+    public void ProposalCodec_WorkplaceProposals_FieldsSurvive()
+    {
+        var redact = Assert.IsType<RedactProposal>(ProposalCodec.FromBytes(ProposalCodec.ToBytes(Sample("redact"))));
+        Assert.Equal(Target, redact.Target);
+        Assert.Equal("off topic", redact.Reason);
+        Assert.True(redact.Privileged);
+        Assert.Equal([6, 7], Assert.Single(redact.Writes).Value);
+        var vote = Assert.IsType<VoteProposal>(ProposalCodec.FromBytes(ProposalCodec.ToBytes(Sample("vote"))));
+        Assert.Equal(["a", "c"], vote.Options);
+        Assert.Equal(Target, vote.Poll);
+        var setting = Assert.IsType<RoomSettingProposal>(ProposalCodec.FromBytes(ProposalCodec.ToBytes(Sample("setting"))));
+        Assert.Equal(30L, Convert.ToInt64(setting.Content["days"], System.Globalization.CultureInfo.InvariantCulture));
+        var purge = Assert.IsType<PurgeProposal>(ProposalCodec.FromBytes(ProposalCodec.ToBytes(Sample("purge"))));
+        Assert.Equal((12L, 100L, 250L, 1_700_000_000_000L, true), (purge.RoomKey, purge.AfterSeq, purge.ThroughSeq, purge.BeforeTs, purge.Final));
+        Assert.Equal(default, purge.Actor);
+        var unredact = ProposalCodec.ToBytes(Sample("pin"));
+        Assert.False(Assert.IsType<PinProposal>(ProposalCodec.FromBytes(unredact)).Pin);
+    }
+
+    [Fact]
+    public void ProposalCodec_DamagedEventId_RefusedAsUnknownFormat()
+    {
+        var bytes = MessagePackSerializer.Serialize(new object[] { 10, new object[] { "a@x.test", 1L, 2L }, "!abc@x.test", new byte[] { 1, 2, 3 }, true });
+        Assert.Throws<LogEntryFormatException>(() => ProposalCodec.FromBytes(bytes));
+    }
+
+    [Fact]
+    public void ProposalCodec_EveryWorkplaceProposal_CanTravel_AttentionNotYet()
+    {
+        foreach (var kind in new[] { "redact", "pin", "setting", "vote", "close", "purge" })
+        {
+            Assert.True(ProposalCodec.CanEncode(Sample(kind)), kind);
+        }
+        Assert.False(ProposalCodec.CanEncode(new AttentionPostProposal(Alice, "!abc@x.test", "message", [0x80])));
+    }
 
     [Theory]
     [MemberData(nameof(Kinds))]
