@@ -11,7 +11,9 @@ namespace TeamComms.Tests.Federation;
 /// Outages measured in hours, in-process with a fake clock: the retry schedule is checked attempt by attempt, and a
 /// destination that comes back catches up in order with nothing lost and nothing duplicated.
 /// </summary>
-[Collection("federation")]
+// Real-time waits (30 s) around fake-clock steps across two servers: run alone, after the parallel tests, so that a
+// busy machine cannot starve the senders past the waits.
+[Collection("federation-outage")]
 public class FederationOutageTests
 {
     private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(30);
@@ -212,3 +214,6 @@ public class FederationOutageTests
             k => k.KeyId == cluster.A.Services.GetRequiredService<ServerKeyRing>().KeyId);
     }
 }
+
+[CollectionDefinition("federation-outage", DisableParallelization = true)]
+public sealed class FederationOutageCollection;

@@ -3,6 +3,10 @@ using TeamComms.Tests.Infrastructure;
 
 namespace TeamComms.Tests.Metrics;
 
+// OpenTelemetry's MeterProvider listens to every Meter named "TeamComms.Server" in the process, so other test servers
+// running in parallel in this process could show up in this server's /metrics and make the exact values flaky. These
+// tests run alone, after the parallel ones.
+[Collection("metrics")]
 public class MetricsEndpointTests
 {
     [Fact]
@@ -69,3 +73,6 @@ public class MetricsEndpointTests
         return double.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
     }
 }
+
+[CollectionDefinition("metrics", DisableParallelization = true)]
+public sealed class MetricsCollection;
