@@ -34,8 +34,8 @@ internal sealed partial class AuditLog : IApplyTimeRows
     internal void UseClusterLog(IRoomLog log) => _cluster = log;
 
     /// <summary>
-    /// Commits rows that record a change together with its audit entries (from <see cref="RecordWithAsync{T}"/>). On a
-    /// single node <paramref name="writeLocally"/> writes them, as before. In cluster mode they all go through the log
+    /// Commits rows of a change made outside the room log, with its audit entries if any (from
+    /// <see cref="RecordWithAsync{T}"/>). On a single node <paramref name="writeLocally"/> writes them, as before. In cluster mode they all go through the log
     /// in one <see cref="SystemProposal"/>, so every node writes the change and the entries in the same commit, in log
     /// order; this returns when this node has applied them.
     /// </summary>
