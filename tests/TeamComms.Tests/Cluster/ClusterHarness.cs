@@ -18,9 +18,13 @@ public sealed class ClusterHarness : IAsyncDisposable
 
     public const string Stream = "TEAMCOMMS_LOG";
 
-    public static async Task<ClusterHarness> StartAsync(int nodes = 3, IDictionary<string, string>? extra = null)
+    public static Task<ClusterHarness> StartAsync(int nodes = 3, IDictionary<string, string>? extra = null) =>
+        StartAsync(nodes, extra, new NatsClusterOptions());
+
+    /// <summary>Starts the nats-servers as <paramref name="natsOptions"/> says (one server, TLS), then the nodes.</summary>
+    public static async Task<ClusterHarness> StartAsync(int nodes, IDictionary<string, string>? extra, NatsClusterOptions natsOptions)
     {
-        var nats = await NatsCluster.StartAsync();
+        var nats = await NatsCluster.StartAsync(natsOptions);
         var harness = new ClusterHarness(nats);
         for (var i = 0; i < nodes; i++)
         {
