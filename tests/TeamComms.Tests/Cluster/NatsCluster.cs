@@ -118,7 +118,16 @@ public sealed class NatsCluster : IAsyncDisposable
     {
         Url = string.Join(',', Urls),
         AuthOpts = new NatsAuthOpts { Username = User, Password = Password },
-        TlsOpts = _options.TlsCaFile is { } ca ? new NatsTlsOpts { Mode = TlsMode.Require, CaFile = ca } : NatsTlsOpts.Default,
+        TlsOpts = _options.TlsCaFile is { } ca
+            ? new NatsTlsOpts
+            {
+                Mode = TlsMode.Require,
+                CaFile = ca,
+                // With client verification the harness presents the server's certificate (it is made for both uses).
+                CertFile = _options.TlsVerifyClients ? _options.TlsCertFile : null,
+                KeyFile = _options.TlsVerifyClients ? _options.TlsKeyFile : null,
+            }
+            : NatsTlsOpts.Default,
     };
 
     private NatsConnection Connect() => new(ClientOptions());
@@ -264,7 +273,7 @@ public sealed class NatsCluster : IAsyncDisposable
     {
         var config = Path.Combine(_root, $"n{i}.conf");
         var tls = _options.TlsCertFile is { } cert
-            ? $$"""tls { cert_file: "{{cert}}", key_file: "{{_options.TlsKeyFile}}", ca_file: "{{_options.TlsCaFile}}", timeout: 5 }"""
+            ? $$"""tls { cert_file: "{{cert}}", key_file: "{{_options.TlsKeyFile}}", ca_file: "{{_options.TlsCaFile}}", verify: {{(_options.TlsVerifyClients ? "true" : "false")}}, timeout: 5 }"""
             : "";
         var cluster = "";
         if (_count > 1)
@@ -499,4 +508,7 @@ public sealed record NatsClusterOptions
     public string? TlsKeyFile { get; init; }
 
     public string? TlsCaFile { get; init; }
+
+    /// <summary><c>verify: true</c>: clients must present a certificate signed by the CA (mutual TLS).</summary>
+    public bool TlsVerifyClients { get; init; }
 }
