@@ -22,6 +22,7 @@ internal sealed partial class ClusterLifecycle(
     ClusterMetrics metrics,
     ClusterOptions options,
     AccountStore accountStore,
+    AttentionStore attentionStore,
     AccountService accounts,
     Readiness readiness,
     IOptions<FederationOptions> federation,
@@ -34,6 +35,7 @@ internal sealed partial class ClusterLifecycle(
             throw new ClusterStartException("federation is not available in cluster mode yet: set TeamComms:Federation:Enabled=false (docs/architecture.md, \"Cluster mode\")");
         }
         accountStore.PartitionKeys(options.NodeIndex);
+        attentionStore.PartitionKeys(options.NodeIndex);
         await log.OpenAsync(metrics, cancellationToken).ConfigureAwait(false);
         accountStore.Replicator = log;
         accounts.ClusterConfirm = () => node.ConfirmEverywhereAsync();
