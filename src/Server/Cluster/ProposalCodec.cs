@@ -321,7 +321,8 @@ internal static class ProposalCodec
         {
             targets.Add(ReadStrings(ref r));
         }
-        return new AlertProgressProposal(actor, alertKey, kind, at) { Due = due, Users = users, EscalatedTo = targets, Writes = ReadWrites(ref r) };
+        // The server's own ticks (reminders, escalation, delivery and read times) have no actor, as when they were proposed.
+        return new AlertProgressProposal(actor.UserId.Length == 0 ? default : actor, alertKey, kind, at) { Due = due, Users = users, EscalatedTo = targets, Writes = ReadWrites(ref r) };
     }
 
     private static void Writes(ref MessagePackWriter w, IReadOnlyList<StagedWrite> writes)
