@@ -38,6 +38,7 @@ internal sealed partial class ClusterLifecycle(
         attentionStore.PartitionKeys(options.NodeIndex);
         await log.OpenAsync(metrics, cancellationToken).ConfigureAwait(false);
         accountStore.Replicator = log;
+        attentionStore.Replicator = log;
         accounts.ClusterConfirm = () => node.ConfirmEverywhereAsync();
         await node.StartAsync(cancellationToken).ConfigureAwait(false);
         readiness.Gate = () => node.NotServingReason(alarm);

@@ -12,6 +12,12 @@ internal sealed class AttentionStore(RocksStore store)
 
     private RocksDbSharp.ColumnFamilyHandle Cf => store.Family(Family);
 
+    /// <summary>
+    /// Cluster mode: receives the company attention policy and each person's notification settings (quiet hours, snooze,
+    /// read-receipt privacy) as they are written here, to replicate them through the cluster log, as accounts are.
+    /// </summary>
+    internal IRowReplicator? Replicator { get; set; }
+
     // ---- policy ---------------------------------------------------------------------------------------------------
 
     public AttentionPolicyRecord? GetPolicy() => Get<AttentionPolicyRecord>(KeyCodec.Tag(KeyCodec.AttentionPolicy));
@@ -25,7 +31,18 @@ internal sealed class AttentionStore(RocksStore store)
 
     public AttentionRecord? GetAttention(long userKey) => Get<AttentionRecord>(KeyCodec.Tagged(KeyCodec.AttentionSettings, userKey));
 
-    public void PutAttention(AttentionRecord record) => Put(KeyCodec.Tagged(KeyCodec.AttentionSettings, record.UserKey), record);
+    public void PutAttention(AttentionRecord record)
+    {
+        Put(KeyCodec.Tagged(KeyCodec.AttentionSettings, record.UserKey), record);
+        Replicator?.Replicate([StagedWrite.Put(Family, KeyCodec.Tagged(KeyCodec.AttentionSettings, record.UserKey), AttentionJson.Encode(record))]);
+    }
+
+    /// <summary>Writes rows here and, in cluster mode, hands them to every node through the log.</summary>
+    public void WriteEverywhere(IReadOnlyList<StagedWrite> writes)
+    {
+        Write(writes);
+        Replicator?.Replicate(writes);
+    }
 
     // ---- alerts ---------------------------------------------------------------------------------------------------
 
