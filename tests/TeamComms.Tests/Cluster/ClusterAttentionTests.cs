@@ -49,6 +49,20 @@ public sealed class ClusterAttentionTests
         await using var hrOn2 = await ClusterBasicsTests.ConnectEventuallyAsync(cluster.Url(1), tokens["hr"]);
         await using var carolNotify = new NotifyCollector(carolOn3);
 
+        // 0. Settings beyond alerts travel too: the company policy changed on node 1 and a person's receipt privacy set on
+        // node 2 apply on every node.
+        await admin.SendAsync(HttpMethod.Patch, "/v1/admin/workplace/policy", new JsonObject { ["escalation_fallback"] = new JsonArray(hr) });
+        await hrOn2.CallMapAsync("receipts.set_privacy", new() { ["hide_read_receipts"] = true });
+        for (var i = 0; i < 3; i++)
+        {
+            using var adminOn = await cluster.AdminAsync(i);
+            await using var hrOn = await ClusterBasicsTests.ConnectEventuallyAsync(cluster.Url(i), tokens["hr"]);
+            await EventuallyAsync(async () => (await adminOn.SendAsync(HttpMethod.Get, "/v1/admin/workplace/policy", null))!["escalation_fallback"]!
+                .AsArray().Select(x => x!.GetValue<string>()).SequenceEqual([hr]), $"the policy on node {i + 1}");
+            await EventuallyAsync(async () => (await hrOn.CallMapAsync("notifications.get", new()))["hide_read_receipts"] is true,
+                $"hr's receipt privacy on node {i + 1}");
+        }
+
         // 1. An urgent direct message sent on node 1 (its direct room is created through the log, with a preset id)…
         var direct = await adminOn1.CallMapAsync("alerts.send", new() { ["user"] = bob, ["body"] = "Call me now", ["urgent"] = true });
         var directId = (string)direct["alert_id"]!;
