@@ -188,6 +188,96 @@ public sealed class ClusterAttentionTests
         }
     }
 
+    [Fact]
+    public async Task AlertTimersHolderDies_TheNextHolderContinues_NoReminderRepeated_EscalatedOnce()
+    {
+        await using var cluster = await ClusterHarness.StartAsync(extra: ShortReminders);
+        using var admin0 = await cluster.AdminAsync(0);
+        var boss = await PersonAsync(admin0, "boss", null, []);
+        var bob = await PersonAsync(admin0, "bob", boss, []);
+        var holder = await SingleHolderAsync(cluster, "alert-timers");
+        var others = Enumerable.Range(0, 3).Where(i => i != holder).ToList();
+        using var admin = await cluster.AdminAsync(others[0]);
+        var tokens = new Dictionary<string, string>();
+        foreach (var user in new[] { "bob", "boss" })
+        {
+            using var http = new TeamCommsHttpClient(cluster.Url(others[1]));
+            tokens[user] = (await LoginEventuallyAsync(http, user)).AccessToken;
+        }
+        await using var adminConn = await ClusterBasicsTests.ConnectEventuallyAsync(cluster.Url(others[0]), admin.AccessToken!);
+        await using var bobConn = await ClusterBasicsTests.ConnectEventuallyAsync(cluster.Url(others[1]), tokens["bob"]);
+        await using var bossConn = await ClusterBasicsTests.ConnectEventuallyAsync(cluster.Url(others[0]), tokens["boss"]);
+        await using var bobNotify = new NotifyCollector(bobConn);
+
+        // Sent on a node that does not hold the timers; bob (on the third node) does not acknowledge.
+        var sent = await adminConn.CallMapAsync("alerts.send", new() { ["user"] = bob, ["body"] = "Server room door open" });
+        var alertId = (string)sent["alert_id"]!;
+        var room = (string)sent["room_id"]!;
+        var seq = (long)sent["seq"]!;
+        await bobNotify.WaitAsync(n => n.RoomId == room && n.Seq == seq && n.Reason == NotifyReasons.Reminder, timeoutSeconds: 30);
+
+        // The first reminder came from the holder; it dies. Another node takes the lease over, reloads the alert's rows
+        // (one reminder sent) and carries on: the second reminder at 20 s, then the escalation, each once.
+        await cluster.KillNodeAsync(holder);
+        var next = await SingleHolderAsync(cluster, "alert-timers");
+        Assert.NotEqual(holder, next);
+        var escalations = await EventuallyValueAsync(async () =>
+        {
+            var pending = (List<object?>)(await bossConn.CallMapAsync("alerts.list", new()))["pending"]!;
+            var found = pending.Cast<Dictionary<string, object?>>().Where(a => (string)a["scope"]! == "escalation").ToList();
+            return found.Count > 0 ? found : null;
+        }, "the escalation after the hand-over", TimeSpan.FromSeconds(60));
+        Assert.Single(escalations);
+        await EventuallyAsync(() => Task.FromResult(Reminders(bobNotify, room, seq) == 2), "the second reminder, from the new holder");
+
+        var views = new List<string>();
+        foreach (var i in others)
+        {
+            await using var c = await ClusterBasicsTests.ConnectEventuallyAsync(cluster.Url(i), admin.AccessToken!);
+            views.Add(await EventuallyValueAsync(async () =>
+            {
+                var status = await c.CallMapAsync("alerts.status", new() { ["alert"] = alertId });
+                return RecipientOf(status, bob)["escalated_at"] is null ? null : Rows(status);
+            }, $"the alert rows on node {i + 1}", TimeSpan.FromSeconds(30)));
+        }
+        Assert.Equal(views[0], views[1]);
+        Assert.StartsWith($"{bob}:2:{boss}:", views[0], StringComparison.Ordinal);
+        Assert.Equal(2, Reminders(bobNotify, room, seq)); // nothing repeated by the new holder
+        Assert.Single((List<object?>)(await bossConn.CallMapAsync("alerts.list", new()))["pending"]!,
+            a => (string)((Dictionary<string, object?>)a!)["scope"]! == "escalation");
+    }
+
+    /// <summary>Waits until exactly one live node reports holding <paramref name="lease"/> in /metrics; returns it.</summary>
+    private static async Task<int> SingleHolderAsync(ClusterHarness cluster, string lease)
+    {
+        using var http = new HttpClient();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            var holders = new List<int>();
+            for (var i = 0; i < cluster.Nodes.Length; i++)
+            {
+                if (cluster.Nodes[i] is null)
+                {
+                    continue;
+                }
+                var text = await http.GetStringAsync(new Uri(cluster.Url(i), "/metrics"));
+                if (text.Split('\n').Any(l => l.StartsWith("teamcomms_cluster_singleton_held{", StringComparison.Ordinal)
+                    && l.Contains($"lease=\"{lease}\"", StringComparison.Ordinal) && l.TrimEnd().EndsWith(" 1", StringComparison.Ordinal)))
+                {
+                    holders.Add(i);
+                }
+            }
+            Assert.True(holders.Count <= 1, $"{lease} held by nodes {string.Join(",", holders.Select(h => h + 1))} at once");
+            if (holders.Count == 1)
+            {
+                return holders[0];
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"no node took the {lease} lease");
+            await Task.Delay(200);
+        }
+    }
+
     private static int Reminders(NotifyCollector notify, string room, long seq) =>
         notify.Snapshot().Count(n => n.RoomId == room && n.Seq == seq && n.Reason == NotifyReasons.Reminder);
 

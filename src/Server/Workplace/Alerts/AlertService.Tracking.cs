@@ -31,6 +31,7 @@ internal sealed partial class AlertService
     /// <summary>Reloads alerts of the last week (and every active one), reschedules reminders and starts following signals.</summary>
     public void Start()
     {
+        _started = true; // from now on, alerts applied from the cluster log are followed too (Track is idempotent)
         var horizon = Now - (long)TimeSpan.FromDays(7).TotalMilliseconds;
         foreach (var alert in _store.Alerts())
         {
@@ -40,7 +41,6 @@ internal sealed partial class AlertService
             }
         }
         _signalLoop = Task.Run(SignalLoopAsync);
-        _started = true;
     }
 
     /// <summary>
