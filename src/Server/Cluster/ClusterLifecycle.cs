@@ -22,6 +22,7 @@ internal sealed partial class ClusterLifecycle(
     ClusterMetrics metrics,
     ClusterOptions options,
     AccountStore accountStore,
+    AttentionStore attentionStore,
     AccountService accounts,
     Readiness readiness,
     IOptions<FederationOptions> federation,
@@ -34,8 +35,10 @@ internal sealed partial class ClusterLifecycle(
             throw new ClusterStartException("federation is not available in cluster mode yet: set TeamComms:Federation:Enabled=false (docs/architecture.md, \"Cluster mode\")");
         }
         accountStore.PartitionKeys(options.NodeIndex);
+        attentionStore.PartitionKeys(options.NodeIndex);
         await log.OpenAsync(metrics, cancellationToken).ConfigureAwait(false);
         accountStore.Replicator = log;
+        attentionStore.Replicator = log;
         accounts.ClusterConfirm = () => node.ConfirmEverywhereAsync();
         await node.StartAsync(cancellationToken).ConfigureAwait(false);
         readiness.Gate = () => node.NotServingReason(alarm);
