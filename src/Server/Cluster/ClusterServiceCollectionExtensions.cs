@@ -46,7 +46,8 @@ public static class ClusterServiceCollectionExtensions
             sp.GetRequiredService<ServerMetrics>(),
             sp.GetRequiredService<ILogger<LocalRoomLog>>(),
             sp.GetService<IRoomPolicy>(),
-            sp.GetService<IRoomFederation>()));
+            sp.GetService<IRoomFederation>(),
+            sp.GetService<IRoomWorkplace>()));
         services.AddSingleton(sp => new ClusterSync(sp.GetRequiredService<ClusterOptions>().NodeId, sp.GetRequiredService<AccountService>(),
             sp.GetRequiredService<ConnectionRegistry>(), sp));
         services.AddSingleton(sp => new JetStreamRoomLog(

@@ -18,7 +18,7 @@ public sealed class ClusterAttachmentTests
     private const string Bucket = "teamcomms_attachments";
 
     [Fact]
-    public async Task UploadOnA_DownloadOnBAndC_BothAuthModes_NoPlaintextInNats_RedactionDeletesEverywhere()
+    public async Task UploadOnA_DownloadOnBAndC_BothAuthModes_LinksDieWithTheSession_NoPlaintextInNats_RedactionDeletesEverywhere()
     {
         await using var cluster = await ClusterHarness.StartAsync();
         using var admin = await cluster.AdminAsync(0);
@@ -52,13 +52,16 @@ public sealed class ClusterAttachmentTests
         var forged = link.Replace("bob%40", "alice%40", StringComparison.Ordinal);
         Assert.NotEqual(link, forged);
         Assert.Equal(ErrorCode.LinkExpired, (await Assert.ThrowsAsync<TeamCommsException>(() => WorkplaceApi.DownloadLinkAsync(cluster.Url(2), forged))).Code);
+        // Links die with the session that made them, on every node: bob signs out on node B, the link fails on node C.
+        await bobOnB.LogoutAsync();
+        Assert.Equal(ErrorCode.LinkExpired, (await Assert.ThrowsAsync<TeamCommsException>(() => WorkplaceApi.DownloadLinkAsync(cluster.Url(2), link))).Code);
 
         // The object is in the replicated object store, sealed: no plaintext marker anywhere in the NATS store directories.
         await using (var nats = Connect(cluster))
         {
             var store = await new NatsObjContext(nats.CreateJetStreamContext()).GetObjectStoreAsync(Bucket);
             var info = await store.GetInfoAsync(uploaded.Id);
-            Assert.True(info.Size > file.Length, "the object holds the sealed file (header and tags added)");
+            Assert.True(info.Size > (ulong)file.Length, "the object holds the sealed file (header and tags added)");
             var stream = await nats.CreateJetStreamContext().GetStreamAsync("OBJ_" + Bucket);
             Assert.Equal((3, NATS.Client.JetStream.Models.StreamConfigStorage.File), (stream.Info.Config.NumReplicas, stream.Info.Config.Storage));
         }
