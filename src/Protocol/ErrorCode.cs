@@ -121,8 +121,7 @@ public enum ErrorCode
     /// <summary>Workplace: the incident id and secret of an anonymous report do not match.</summary>
     IncidentSecretInvalid = 55,
     /// <summary>
-    /// Cluster mode: this feature does not work across nodes yet (attachments, whose files live in one node's directory;
-    /// the attention features; federation). Nothing was changed. See docs/architecture.md, "What is not replicated yet".
+    /// Cluster mode: this feature does not work across nodes yet (the attention features; federation). Nothing was changed. See docs/architecture.md, "What is not replicated yet".
     /// </summary>
     ClusterUnsupported = 56,
     /// <summary>

@@ -60,6 +60,29 @@ internal sealed partial class ObjectStoreAttachmentStorage : IAttachmentStorage,
         _log = log;
         _logger = logger;
         _transit = Path.Combine(dataDirectory, "attachments-transit");
+        RemoveLeftovers(_transit);
+    }
+
+    /// <summary>Transfers end with their process: what a crash left in the transit directory (sealed bytes only) is removed at start.</summary>
+    private static void RemoveLeftovers(string directory)
+    {
+        if (!Directory.Exists(directory))
+        {
+            return;
+        }
+        foreach (var file in Directory.EnumerateFiles(directory))
+        {
+            try
+            {
+                File.Delete(file);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
     }
 
     /// <summary>The object store bucket: <c>{prefix}_attachments</c>.</summary>
