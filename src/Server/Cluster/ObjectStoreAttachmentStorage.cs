@@ -272,8 +272,11 @@ internal sealed partial class ObjectStoreAttachmentStorage : IAttachmentStorage,
         }
     }
 
-    private static ApiException Damaged(AttachmentRecord record, string why) =>
-        new(ErrorCode.AttachmentDamaged, $"attachment {record.Id} cannot be served: {why}");
+    private ApiException Damaged(AttachmentRecord record, string why)
+    {
+        LogDamaged(_logger, record.Id, why);
+        return new(ErrorCode.AttachmentDamaged, $"attachment {record.Id} cannot be served: {why}");
+    }
 
     private static ApiException Unreachable(Exception ex) =>
         new(ErrorCode.Unavailable, "the cluster's object store (NATS) is unreachable; try again shortly (" + ex.Message + ")");
@@ -325,6 +328,9 @@ internal sealed partial class ObjectStoreAttachmentStorage : IAttachmentStorage,
 
     [LoggerMessage(EventId = 9651, Level = LogLevel.Information, Message = "Attachments object store {Bucket} open (replicas {Replicas})")]
     private static partial void LogBucketOpened(ILogger logger, string bucket, int replicas);
+
+    [LoggerMessage(EventId = 9653, Level = LogLevel.Error, Message = "Attachment {Id} cannot be served: {Why} (answered attachment_damaged)")]
+    private static partial void LogDamaged(ILogger logger, string id, string why);
 
     [LoggerMessage(EventId = 9652, Level = LogLevel.Information, Message = "Deleted attachment object {Id} from the object store")]
     private static partial void LogObjectDeleted(ILogger logger, string id);
