@@ -72,6 +72,7 @@ public static class ClusterServiceCollectionExtensions
         // Before every other hosted service: the log must be open (and caught up) before the first admin is created or
         // the directory loads.
         services.Insert(0, ServiceDescriptor.Singleton<IHostedService, ClusterLifecycle>());
+        services.Insert(0, ServiceDescriptor.Singleton<IHostedService, ClusterRowsWiring>()); // before ClusterLifecycle opens the log
         return services;
     }
 
