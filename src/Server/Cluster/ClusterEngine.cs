@@ -11,8 +11,8 @@ namespace TeamComms.Server.Cluster;
 /// The connection to the NATS cluster and the JetStream resources cluster mode uses, all named from
 /// <see cref="ClusterOptions.Prefix"/>: the log stream <c>{PREFIX}_LOG</c> (subjects <c>{prefix}.log.&lt;node&gt;</c>),
 /// the buckets <c>{prefix}_nodes</c> (heartbeats, with the lease as their age limit), <c>{prefix}_keys</c> (node
-/// public keys and the log key wrapped to each) and <c>{prefix}_leases</c> (singleton work). (An object store for
-/// attachments is not used yet: this branch has no attachment store.)
+/// public keys and the log key wrapped to each) and <c>{prefix}_leases</c> (singleton work), and the object store
+/// <c>{prefix}_attachments</c> (sealed attachment files, <see cref="ObjectStoreAttachmentStorage"/>).
 /// </summary>
 internal sealed partial class ClusterEngine : IAsyncDisposable
 {

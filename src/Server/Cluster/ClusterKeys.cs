@@ -142,6 +142,20 @@ internal sealed partial class ClusterKeys : IDisposable
         }
     }
 
+    /// <summary>
+    /// A key for <paramref name="purpose"/> derived (HKDF-SHA256) from the log key <paramref name="keyId"/>: every node
+    /// that holds the log key derives the same one, and no derived key is ever stored or sent. Null when this node does
+    /// not hold that log key.
+    /// </summary>
+    public byte[]? DeriveKey(string keyId, string purpose)
+    {
+        if (_rawForSharing is not { } raw || keyId != CurrentKeyId)
+        {
+            return null;
+        }
+        return HKDF.DeriveKey(HashAlgorithmName.SHA256, raw, SealingKey.KeySize, salt: [], info: System.Text.Encoding.UTF8.GetBytes(purpose));
+    }
+
     /// <summary>The raw log key, for <see cref="ShareWithNewNodesAsync"/> (kept only in memory).</summary>
     internal byte[] ExportCurrentForSharing() => _rawForSharing ?? throw new InvalidOperationException("the log key is not open");
 

@@ -64,6 +64,7 @@ public static class ClusterServiceCollectionExtensions
             ServerName = sp.GetRequiredService<ServerIdentity>().ServerName,
         });
         services.AddSingleton<IRoomLog>(sp => sp.GetRequiredService<JetStreamRoomLog>());
+        services.AddTeamCommsClusterAttachments();
         services.AddSingleton<ClusterNode>();
         services.AddSingleton(sp => new ClusterMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
             sp.GetRequiredService<JetStreamRoomLog>, sp.GetRequiredService<ClusterAlarm>(), sp.GetRequiredService<ClusterNode>,
@@ -74,6 +75,16 @@ public static class ClusterServiceCollectionExtensions
         services.Insert(0, ServiceDescriptor.Singleton<IHostedService, ClusterRowsWiring>()); // before ClusterLifecycle opens the log
         return services;
     }
+
+    /// <summary>Attachments in the replicated object store instead of the node's directory (replaces the single node's storage).</summary>
+    private static void AddTeamCommsClusterAttachments(this IServiceCollection services) =>
+        services.AddSingleton<Attachments.IAttachmentStorage>(sp => new ObjectStoreAttachmentStorage(
+            sp.GetRequiredService<ClusterEngine>(),
+            sp.GetRequiredService<ClusterKeys>(),
+            sp.GetRequiredService<ClusterOptions>(),
+            sp.GetRequiredService<JetStreamRoomLog>(),
+            sp.GetRequiredService<IOptions<TeamCommsOptions>>().Value.DataDirectory,
+            sp.GetRequiredService<ILogger<ObjectStoreAttachmentStorage>>()));
 
     /// <summary>
     /// Resolves the sync observer, and the features' own observers (registered as <see cref="IAppliedEntryObserver"/>), on

@@ -67,10 +67,6 @@ internal sealed partial class JetStreamRoomLog : IRoomLog, IRowReplicator, IPosi
 
     public LocalRoomLog Local => _local;
 
-    /// <summary>Why attachments are refused in cluster mode (the send and the upload say the same).</summary>
-    public const string AttachmentsUnsupported =
-        "attachments are not supported in cluster mode yet: their files are stored in one node's directory";
-
     public Task<AppendOutcome> AppendAsync(Proposal proposal)
     {
         if (_alarm.Raised)
@@ -85,11 +81,6 @@ internal sealed partial class JetStreamRoomLog : IRoomLog, IRowReplicator, IPosi
         if (!ProposalCodec.CanEncode(proposal))
         {
             return Task.FromResult(AppendOutcome.Fail(ErrorCode.ClusterUnsupported, $"{proposal.GetType().Name} is not supported in cluster mode yet"));
-        }
-        if (proposal is SendProposal send && LocalRoomLog.ScanKeys(send.Content).Attachments)
-        {
-            // Attachment files live in the uploading node's own directory: other nodes could not serve them.
-            return Task.FromResult(AppendOutcome.Fail(ErrorCode.ClusterUnsupported, AttachmentsUnsupported));
         }
         proposal = Prepare(proposal);
         var outgoing = new Outgoing(proposal, ProposalCodec.ToBytes(proposal));
