@@ -57,13 +57,15 @@ public static class ClusterServiceCollectionExtensions
             sp.GetRequiredService<RoomStore>(),
             sp.GetRequiredService<RocksStore>(),
             sp.GetRequiredService<ClusterAlarm>(),
-            [new LazySync(sp)],
+            [new LazySync(sp), new LazyFederation(sp)],
             sp.GetRequiredService<ILogger<JetStreamRoomLog>>())
         {
             ServerName = sp.GetRequiredService<ServerIdentity>().ServerName,
         });
         services.AddSingleton<IRoomLog>(sp => sp.GetRequiredService<JetStreamRoomLog>());
         services.AddSingleton<ClusterNode>();
+        services.AddSingleton<ClusterFederationKeys>();
+        services.AddSingleton<ClusterFederation>();
         services.AddSingleton(sp => new ClusterMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
             sp.GetRequiredService<JetStreamRoomLog>, sp.GetRequiredService<ClusterAlarm>(), sp.GetRequiredService<ClusterNode>,
             () => (JetStreamSingletonLeases)sp.GetRequiredService<ISingletonLeases>()));
@@ -71,6 +73,13 @@ public static class ClusterServiceCollectionExtensions
         // the directory loads.
         services.Insert(0, ServiceDescriptor.Singleton<IHostedService, ClusterLifecycle>());
         return services;
+    }
+
+    /// <summary>Resolves the federation observer on first use (partner changes applied from the log).</summary>
+    private sealed class LazyFederation(IServiceProvider sp) : IAppliedEntryObserver
+    {
+        public void OnApplied(string originNode, IReadOnlyList<Proposal> proposals) =>
+            sp.GetRequiredService<ClusterFederation>().OnApplied(originNode, proposals);
     }
 
     /// <summary>Resolves the sync observer on first use (it depends on services that depend on the room log).</summary>
