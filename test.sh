@@ -42,10 +42,5 @@ if [ "${TEAMCOMMS_SKIP_CLUSTER_TESTS:-}" != "1" ]; then
   echo "test.sh: stage 3 of 3: cluster mode"
   TEAMCOMMS_NATS_SERVER="$(scripts/fetch-nats-server.sh | tail -n1)"
   export TEAMCOMMS_NATS_SERVER
-  # Known flake (being fixed): a three-nats-server cluster on loopback sometimes never forms ("no suitable peers for
-  # placement", duplicate routes) within the harness's 180 s; the stage then runs once more, and a second failure fails.
-  if ! dotnet test TeamComms.sln -c Release --no-build --logger "console;verbosity=normal" --filter "Stage=cluster" "$@"; then
-    echo "test.sh: stage 3 failed once; running it again (see the known flake above)"
-    dotnet test TeamComms.sln -c Release --no-build --logger "console;verbosity=normal" --filter "Stage=cluster" "$@"
-  fi
+  dotnet test TeamComms.sln -c Release --no-build --logger "console;verbosity=normal" --filter "Stage=cluster" "$@"
 fi

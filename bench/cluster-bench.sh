@@ -4,6 +4,8 @@
 #   nats1   one TeamComms node in cluster mode on a 3-server NATS cluster (sync_interval: always)
 #   nodes2  two TeamComms nodes on the same NATS cluster, connections spread over both
 #   nodes3  three nodes
+#   logcap  no TeamComms node: the publish capacity of the NATS cluster itself, one stream vs K shard streams, with
+#           entries of 1, 64 or 512 proposals (bench/TeamComms.LogBench; LOGCAP_MATRIX overrides "streams:batch ...")
 # Everything runs on this machine on loopback. One JSON line per run (the load generator's report plus the
 # configuration and the load average) into bench/results/cluster-<UTC date>.jsonl and stdout. Server CPU is the sum
 # over every TeamComms node and nats-server process in the measured window, so µs/delivery is the whole cost.
@@ -94,12 +96,34 @@ run() { # config nodes cluster
   cleanup
 }
 
+logcap() {
+  WORK=$(mktemp -d /tmp/tc-cluster-bench-XXXXXX)
+  start_nats
+  sleep 5 # the three servers elect a JetStream meta leader
+  dotnet build -c Release bench/TeamComms.LogBench >/dev/null || { cleanup; return 1; }
+  local bench="dotnet $ROOT/bench/TeamComms.LogBench/bin/Release/net10.0/TeamComms.LogBench.dll"
+  local matrix=${LOGCAP_MATRIX:-1:1 1:64 1:512 4:1 4:64 16:1 16:64}
+  for cell in $matrix; do
+    local streams=${cell%%:*} batch=${cell##*:}
+    echo "== logcap: $streams stream(s), entries of $batch proposals (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+    local json
+    if json=$($bench --url "nats://teamcomms:bench-secret@127.0.0.1:$BASE" --streams "$streams" --batch "$batch" --seconds 10 --warmup 2); then
+      json="${json%\}},\"config\":\"logcap\",\"loadavg\":\"$(cut -d' ' -f1 /proc/loadavg)\",\"date\":\"$(date -u +%FT%TZ)\"}"
+      echo "$json" | tee -a "$OUT"
+    else
+      echo "{\"config\":\"logcap\",\"streams\":$streams,\"batch\":$batch,\"failed\":true}" | tee -a "$OUT"
+    fi
+  done
+  cleanup
+}
+
 for config in ${@:-single nats1 nodes2 nodes3}; do
   case $config in
     single) run single 1 false ;;
     nats1) run nats1 1 true ;;
     nodes2) run nodes2 2 true ;;
     nodes3) run nodes3 3 true ;;
-    *) echo "unknown config $config (single nats1 nodes2 nodes3)" >&2; exit 2 ;;
+    logcap) logcap ;;
+    *) echo "unknown config $config (single nats1 nodes2 nodes3 logcap)" >&2; exit 2 ;;
   esac
 done

@@ -18,12 +18,13 @@ internal sealed partial class ClusterEngine : IAsyncDisposable
 {
     private readonly ClusterOptions _options;
     private readonly ILogger _logger;
+    private readonly NatsOpts _opts;
 
     public ClusterEngine(ClusterOptions options, ILogger<ClusterEngine> logger)
     {
         _options = options;
         _logger = logger;
-        var opts = NatsOpts.Default with
+        _opts = NatsOpts.Default with
         {
             Url = string.Join(',', options.Urls),
             Name = $"teamcomms-{options.NodeId}",
@@ -52,7 +53,7 @@ internal sealed partial class ClusterEngine : IAsyncDisposable
                 KeyFile = options.TlsKeyFile,
             },
         };
-        Connection = new NatsConnection(opts);
+        Connection = new NatsConnection(_opts);
         JetStream = Connection.CreateJetStreamContext();
         KeyValue = new NatsKVContext(JetStream);
         Connection.ConnectionDisconnected += (_, _) =>
@@ -93,6 +94,7 @@ internal sealed partial class ClusterEngine : IAsyncDisposable
     /// </summary>
     public async Task<(StreamInfo Info, ulong Epoch)> OpenLogAsync(CancellationToken ct)
     {
+        await ProbeAsync(ct).ConfigureAwait(false);
         await Connection.ConnectAsync().ConfigureAwait(false);
         if (Connection.ServerInfo is { } info && !VersionAtLeast(info.Version, 2, 10, 27))
         {
@@ -134,6 +136,88 @@ internal sealed partial class ClusterEngine : IAsyncDisposable
             return (updated.Info, recorded);
         }, ct).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Connects once without retrying, before the real connection (which retries forever): a refused TLS handshake (the
+    /// server's certificate is not signed by <see cref="ClusterOptions.TlsCaFile"/>, or the server does not offer TLS
+    /// while it is required) or refused credentials will not heal by retrying, so the node stops at start with a
+    /// clear error instead of retrying in silence. Only an unreachable NATS is waited for, as before.
+    /// </summary>
+    private async Task ProbeAsync(CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var probe = new NatsConnection(_opts with { RetryOnInitialConnect = false, MaxReconnectRetry = 0, Name = _opts.Name + "-probe" });
+            try
+            {
+                await probe.ConnectAsync().ConfigureAwait(false);
+                return;
+            }
+            catch (Exception ex) when (ex is NatsException or TimeoutException or System.Security.Authentication.AuthenticationException or IOException)
+            {
+                if (PermanentFailure(ex) is { } why)
+                {
+                    throw new ClusterStartException(why);
+                }
+                if (attempt == 1 || attempt % 10 == 0)
+                {
+                    LogUnreachable(_logger, attempt, Describe(ex));
+                }
+            }
+            finally
+            {
+                await probe.DisposeAsync().ConfigureAwait(false);
+            }
+            await Task.Delay(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
+        }
+    }
+
+    private string? PermanentFailure(Exception ex)
+    {
+        var text = Describe(ex);
+        var chain = Chain(ex).ToList();
+        if (chain.Any(e => e is System.Security.Authentication.AuthenticationException) ||
+            text.Contains("certificate", StringComparison.OrdinalIgnoreCase) || text.Contains("SSL", StringComparison.Ordinal))
+        {
+            return $"the TLS connection to NATS ({string.Join(", ", _options.Urls)}) failed: {text}. Check TeamComms:Cluster:TlsCaFile " +
+                $"({_options.TlsCaFile ?? "not set: the system's trust store is used"}) signs the NATS servers' certificates, and " +
+                "TlsCertFile/TlsKeyFile if the servers verify clients; TeamComms never falls back to plaintext when TLS is required";
+        }
+        if (text.Contains("Authorization Violation", StringComparison.OrdinalIgnoreCase) || text.Contains("authentication", StringComparison.OrdinalIgnoreCase) ||
+            text.Contains("Authorization", StringComparison.OrdinalIgnoreCase))
+        {
+            return $"NATS refused this node's credentials ({string.Join(", ", _options.Urls)}): {text}. Check TeamComms:Cluster:User/Password, " +
+                "Token or CredentialsFile against the servers' authorization block";
+        }
+        if (_options.TlsRequired && text.Contains("TLS", StringComparison.Ordinal))
+        {
+            return $"TeamComms:Cluster requires TLS but the NATS connection could not use it: {text}. Give the servers a tls {{}} block " +
+                "(docs/operations.md, \"NATS: version, configuration, authentication, TLS\")";
+        }
+        return null;
+    }
+
+    private static IEnumerable<Exception> Chain(Exception ex)
+    {
+        var queue = new Queue<Exception>([ex]);
+        while (queue.TryDequeue(out var e))
+        {
+            yield return e;
+            if (e is AggregateException agg)
+            {
+                foreach (var inner in agg.InnerExceptions)
+                {
+                    queue.Enqueue(inner);
+                }
+            }
+            else if (e.InnerException is { } inner)
+            {
+                queue.Enqueue(inner);
+            }
+        }
+    }
+
+    private static string Describe(Exception ex) => string.Join(" <- ", Chain(ex).Select(e => e.Message).Distinct());
 
     private StreamConfig LogConfig(ulong epoch) => new(StreamName, [$"{_options.Prefix}.log.>"])
     {
@@ -194,6 +278,9 @@ internal sealed partial class ClusterEngine : IAsyncDisposable
 
     [LoggerMessage(EventId = 9001, Level = LogLevel.Warning, Message = "Disconnected from NATS; sends fail until it is back, reads continue")]
     private static partial void LogDisconnected(ILogger logger);
+
+    [LoggerMessage(EventId = 9003, Level = LogLevel.Warning, Message = "NATS is not reachable yet (attempt {Attempt}); waiting for it: {Reason}")]
+    private static partial void LogUnreachable(ILogger logger, int attempt, string reason);
 
     [LoggerMessage(EventId = 9002, Level = LogLevel.Information, Message = "Connected to NATS server {Server} (version {Version})")]
     private static partial void LogConnected(ILogger logger, string server, string version);

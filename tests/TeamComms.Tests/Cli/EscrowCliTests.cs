@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using TeamComms.Crypto.Age;
 using TeamComms.Tests.Crypto;
 using TeamComms.Tests.Infrastructure;
@@ -9,31 +8,7 @@ namespace TeamComms.Tests.Cli;
 /// <summary>The escrow ceremony and backups through the real <c>teamcomms</c> executable.</summary>
 public class EscrowCliTests
 {
-    private static async Task<(int Code, string Out, string Err)> RunAsync(string? stdin, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add(Repo.CliDll);
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(psi)!;
-        if (stdin is not null)
-        {
-            await p.StandardInput.WriteLineAsync(stdin);
-        }
-        p.StandardInput.Close();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        return (p.ExitCode, (await stdout).Trim(), (await stderr).Trim());
-    }
+    private static Task<(int Code, string Out, string Err)> RunAsync(string? stdin, params string[] args) => CliRunner.RunAsync(null, stdin, args);
 
     [Fact]
     public async Task EscrowInit_WritesSharesAndPublicKeyOnly_AndAnyThreeCombine()

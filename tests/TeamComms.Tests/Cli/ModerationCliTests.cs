@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using TeamComms.Client;
 using TeamComms.Tests.Infrastructure;
 using TeamComms.Tests.Workplace;
@@ -8,32 +7,7 @@ namespace TeamComms.Tests.Cli;
 /// <summary>The moderation queue, legal hold and retention commands of the real <c>teamcomms</c> executable against a real server.</summary>
 public class ModerationCliTests
 {
-    private static async Task<(int Code, string Out, string Err)> RunAsync(string config, string? stdin, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add(Repo.CliDll);
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        psi.Environment["TEAMCOMMS_CONFIG"] = config;
-        using var p = Process.Start(psi)!;
-        if (stdin is not null)
-        {
-            await p.StandardInput.WriteLineAsync(stdin);
-        }
-        p.StandardInput.Close();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        return (p.ExitCode, (await stdout).Trim(), (await stderr).Trim());
-    }
+    private static Task<(int Code, string Out, string Err)> RunAsync(string config, string? stdin, params string[] args) => CliRunner.RunAsync(config, stdin, args);
 
     [Fact]
     public async Task Cli_WorksThroughTheModerationQueue_HoldsAndRetention()

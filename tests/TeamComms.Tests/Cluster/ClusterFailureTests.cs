@@ -121,6 +121,7 @@ public sealed class ClusterFailureTests(ITestOutputHelper output)
         {
             cluster.Nats.Start(i);
         }
+        await cluster.Nats.WaitReadyAsync(TimeSpan.FromSeconds(180));
         await Task.WhenAll(Enumerable.Range(0, 3).Select(cluster.StartNodeAsync));
         using var admin2 = await cluster.AdminAsync(1);
         await using var again = await ClusterLoad.StartAsync(cluster, admin2, roomCount: 2, users: "after");

@@ -9,6 +9,7 @@ public sealed class ClusterHarness : IAsyncDisposable
     public const string AdminPassword = "cluster-admin-password-1";
     private readonly string _root = Directory.CreateTempSubdirectory("tc-cluster-").FullName;
     private readonly Dictionary<string, string>[] _env = new Dictionary<string, string>[3];
+    private readonly List<ServerProcess> _extra = [];
 
     private ClusterHarness(NatsCluster nats) => Nats = nats;
 
@@ -18,9 +19,13 @@ public sealed class ClusterHarness : IAsyncDisposable
 
     public const string Stream = "TEAMCOMMS_LOG";
 
-    public static async Task<ClusterHarness> StartAsync(int nodes = 3, IDictionary<string, string>? extra = null)
+    public static Task<ClusterHarness> StartAsync(int nodes = 3, IDictionary<string, string>? extra = null) =>
+        StartAsync(nodes, extra, new NatsClusterOptions());
+
+    /// <summary>Starts the nats-servers as <paramref name="natsOptions"/> says (one server, TLS), then the nodes.</summary>
+    public static async Task<ClusterHarness> StartAsync(int nodes, IDictionary<string, string>? extra, NatsClusterOptions natsOptions)
     {
-        var nats = await NatsCluster.StartAsync();
+        var nats = await NatsCluster.StartAsync(natsOptions);
         var harness = new ClusterHarness(nats);
         for (var i = 0; i < nodes; i++)
         {
@@ -83,6 +88,25 @@ public sealed class ClusterHarness : IAsyncDisposable
         Nodes[i] = await ServerProcess.StartAsync(DataDirectory(i), env);
     }
 
+    /// <summary>
+    /// Starts one more node process with node <paramref name="template"/>'s settings and <paramref name="overrides"/>,
+    /// in <paramref name="dataDirectory"/>. It is not one of <see cref="Nodes"/>; it is killed with the harness.
+    /// </summary>
+    public async Task<ServerProcess> StartNodeLikeAsync(int template, string dataDirectory, IDictionary<string, string> overrides)
+    {
+        var env = new Dictionary<string, string>(_env[template]);
+        foreach (var (k, v) in overrides)
+        {
+            env[k] = v;
+        }
+        var node = await ServerProcess.StartAsync(dataDirectory, env);
+        lock (_extra)
+        {
+            _extra.Add(node);
+        }
+        return node;
+    }
+
     public async Task KillNodeAsync(int i)
     {
         if (Nodes[i] is { } node)
@@ -126,6 +150,10 @@ public sealed class ClusterHarness : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var extra in _extra)
+        {
+            await extra.DisposeAsync();
+        }
         for (var i = 0; i < Nodes.Length; i++)
         {
             if (Nodes[i] is { } node)

@@ -115,31 +115,7 @@ internal static class ComplianceTestKit
     }
 
     /// <summary>Runs the CLI (<c>teamcomms</c>) with <paramref name="stdin"/> as standard input.</summary>
-    public static async Task<(int Code, string Out, string Err)> CliAsync(string? stdin, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add(Repo.CliDll);
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(psi)!;
-        if (stdin is not null)
-        {
-            await p.StandardInput.WriteLineAsync(stdin);
-        }
-        p.StandardInput.Close();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(120));
-        return (p.ExitCode, (await stdout).Trim(), (await stderr).Trim());
-    }
+    public static Task<(int Code, string Out, string Err)> CliAsync(string? stdin, params string[] args) => CliRunner.RunAsync(null, stdin, args);
 
     /// <summary>Audit entries (newest first) whose action starts with <paramref name="action"/>.</summary>
     public static async Task<List<JsonObject>> AuditAsync(TestServer server, string action)

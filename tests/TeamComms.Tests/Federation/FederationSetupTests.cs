@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using TeamComms.Client;
 using TeamComms.Protocol;
@@ -210,30 +209,5 @@ public class FederationSetupTests
         Assert.Equal("federation:mallory.test", entry["actor"]!.GetValue<string>());
     }
 
-    private static async Task<(int Code, string Out, string Err)> RunCliAsync(string config, string? stdin, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add(Repo.CliDll);
-        foreach (var arg in args)
-        {
-            psi.ArgumentList.Add(arg);
-        }
-        psi.Environment["TEAMCOMMS_CONFIG"] = config;
-        using var p = Process.Start(psi)!;
-        if (stdin is not null)
-        {
-            await p.StandardInput.WriteLineAsync(stdin);
-        }
-        p.StandardInput.Close();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        return (p.ExitCode, (await stdout).Trim(), (await stderr).Trim());
-    }
+    private static Task<(int Code, string Out, string Err)> RunCliAsync(string config, string? stdin, params string[] args) => CliRunner.RunAsync(config, stdin, args);
 }
