@@ -252,7 +252,7 @@ internal sealed partial class DestinationSender
                 }
                 try
                 {
-                    proposals.Add(ProposalItem.Read(entry));
+                    proposals.Add(SignUnsigned(ProposalItem.Read(entry)));
                     bytes += entry.Length;
                 }
                 catch (ProtocolException ex)
@@ -306,6 +306,23 @@ internal sealed partial class DestinationSender
         var id = $"{_owner.InstanceId}.{++_txnCounter}";
         var txn = new FederationTransaction(id, _owner.ServerName, Destination, _owner.Now(), proposals, rooms);
         return new Pending(txn, lastOutboxSeq, ranges);
+    }
+
+    /// <summary>
+    /// An outbox entry written from the cluster log is stored unsigned (every node writes the same bytes, whichever key
+    /// ring it has adopted): the sender signs it now, with the cluster's current key and the send time. The nonce is
+    /// the entry's, so a resend after a lease hand-over is still the same proposal to the hub.
+    /// </summary>
+    private ProposalItem SignUnsigned(ProposalItem item)
+    {
+        if (!item.Origin.IsUnsigned)
+        {
+            return item;
+        }
+        var now = _owner.Now();
+        var hash = System.Security.Cryptography.SHA256.HashData(item.Content);
+        var (keyId, sig) = _owner.Keys.Sign(OriginSignature.SigningInput(EventCodec.CurrentVersion, item.RoomId, item.Sender, item.Type, hash, now, item.Origin.Nonce));
+        return item with { Origin = new OriginSignature(keyId, now, item.Origin.Nonce, sig) };
     }
 
     private RoomBatch? BuildRoom(long roomKey, int maxEvents, out RoomRange? range, ref long bytes)

@@ -97,7 +97,7 @@ internal sealed class ServerKeyRing : IDisposable
     /// <summary>Rotates the key: on this node, or, in cluster mode, on every node of the cluster.</summary>
     public Task<string> RotateAsync() => ClusterRotate is { } rotate ? rotate() : Task.FromResult(Rotate());
 
-    /// <summary>The ring with the current key ended at <paramref name="now"/> and a new current key (cluster rotation).</summary>
+    /// <summary>The ring with the current key ended now and a new current key (cluster rotation).</summary>
     internal List<OwnKeyRecord> RotatedRing()
     {
         lock (_lock)

@@ -74,7 +74,13 @@ internal sealed partial class LocalRoomLog
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(content, hash);
         var nonce = NewNonce(room.RoomId, actor.UserId, type, hash);
-        var signature = _federation!.SignProposal(room.RoomId, actor.UserId, type, hash, nonce, _time.GetUtcNow().ToUnixTimeMilliseconds());
+        var ts = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        // From the cluster log, every node writes this entry, but nodes adopt a rotated key ring at slightly different
+        // moments (and a node catching up may not have adopted it yet): the entry is stored unsigned, the same on every
+        // node, and the outbox sender signs it when it sends it (DestinationSender.SignUnsigned).
+        var signature = _batchStamp is null
+            ? _federation!.SignProposal(room.RoomId, actor.UserId, type, hash, nonce, ts)
+            : OriginSignature.Placeholder(ts, nonce);
         _batch.PutOutbox(hub, NextOutboxSeq(hub), room.Key, new ProposalItem(room.RoomId, actor.UserId, type, content, signature).ToBytes());
         _batch.PutPending(new PendingRecord
         {
