@@ -16,6 +16,7 @@ internal sealed class FederationHostedService(IOptions<FederationOptions> option
     public const string LeaseName = "federation-outbox";
     private readonly CancellationTokenSource _stopping = new();
     private Task? _lease;
+    private int _stopped;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -33,7 +34,11 @@ internal sealed class FederationHostedService(IOptions<FederationOptions> option
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _stopping.CancelAsync().ConfigureAwait(false);
+        // Stopping twice (or after disposal) is a no-op beyond the first time, as for the senders and backfill.
+        if (Interlocked.Exchange(ref _stopped, 1) == 0)
+        {
+            await _stopping.CancelAsync().ConfigureAwait(false);
+        }
         if (_lease is not null)
         {
             try
@@ -48,5 +53,12 @@ internal sealed class FederationHostedService(IOptions<FederationOptions> option
         await backfill.DisposeAsync().ConfigureAwait(false);
     }
 
-    public void Dispose() => _stopping.Dispose();
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) == 0)
+        {
+            _stopping.Cancel();
+        }
+        _stopping.Dispose();
+    }
 }
