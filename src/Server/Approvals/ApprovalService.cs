@@ -135,7 +135,7 @@ internal sealed partial class ApprovalService(
             var details = new Dictionary<string, string> { ["configured"] = Describe(escrow, recovery), ["approved"] = CurrentCompany(at) };
             await audit.RecordWithAsync([new AuditEvent("system", "escrow.config.changed", CompanyRecipients, "", details)], async writes =>
             {
-                await Task.Run(() => store.Write([.. writes, seenRow])).ConfigureAwait(false);
+                await audit.CommitLocalAsync([.. writes, seenRow], rows => Task.Run(() => store.Write(rows))).ConfigureAwait(false);
                 return (true, 0);
             }).ConfigureAwait(false);
             return null;
@@ -413,7 +413,8 @@ internal sealed partial class ApprovalService(
         }
         await audit.RecordWithAsync(events, async entries =>
         {
-            await Task.Run(() => store.Write([.. writes, .. entries])).ConfigureAwait(false);
+            // Approvals and the key settings they change are this node's own (docs/architecture.md, cluster mode).
+            await audit.CommitLocalAsync([.. writes, .. entries], rows => Task.Run(() => store.Write(rows))).ConfigureAwait(false);
             return (true, 0);
         }).ConfigureAwait(false);
     }

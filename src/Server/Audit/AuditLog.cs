@@ -16,6 +16,8 @@ namespace TeamComms.Server.Audit;
 internal sealed partial class AuditLog : IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
+    // The committed head (seq, hash, time): moved by a single node's appends, or in cluster mode by the sequencer.
+    private readonly Lock _headLock = new();
     private readonly AuditStore _store;
     private readonly TimeProvider _time;
     private readonly ServerKey _key;
@@ -50,10 +52,10 @@ internal sealed partial class AuditLog : IDisposable
     /// <summary>Records one event on its own; durable when this returns.</summary>
     public async Task<AuditRecord> RecordAsync(AuditEvent e)
     {
-        var (records, _) = await RecordWithAsync([e], writes =>
+        var (records, _) = await RecordWithAsync([e], async writes =>
         {
-            _store.Write(writes);
-            return Task.FromResult((true, 0));
+            await CommitAsync(writes, _store.Write).ConfigureAwait(false);
+            return (true, 0);
         }).ConfigureAwait(false);
         return records[0];
     }
@@ -65,6 +67,10 @@ internal sealed partial class AuditLog : IDisposable
     public async Task<(IReadOnlyList<AuditRecord> Records, T Result)> RecordWithAsync<T>(IReadOnlyList<AuditEvent> events,
         Func<IReadOnlyList<StagedWrite>, Task<(bool Committed, T Result)>> commit)
     {
+        if (_cluster is not null)
+        {
+            return await RecordInClusterAsync(events, commit).ConfigureAwait(false);
+        }
         await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
@@ -97,9 +103,12 @@ internal sealed partial class AuditLog : IDisposable
             var (committed, result) = await commit(writes).ConfigureAwait(false);
             if (committed && records.Count > 0)
             {
-                _lastHash = prev;
-                _lastTs = ts;
-                Volatile.Write(ref _lastSeq, seq);
+                lock (_headLock)
+                {
+                    _lastHash = prev;
+                    _lastTs = ts;
+                    Volatile.Write(ref _lastSeq, seq);
+                }
             }
             if (committed)
             {
@@ -120,15 +129,22 @@ internal sealed partial class AuditLog : IDisposable
         AuditHeadRecord head;
         try
         {
-            if (_lastSeq == 0 || _lastSeq == _signedSeq)
+            long lastSeq;
+            byte[]? lastHash;
+            lock (_headLock)
+            {
+                lastSeq = _lastSeq;
+                lastHash = _lastHash;
+            }
+            if (lastSeq == 0 || lastSeq == _signedSeq)
             {
                 return null;
             }
             var ts = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            var signature = _key.Sign(AuditChain.HeadSigningInput(_serverName, _lastSeq, _lastHash, ts));
-            head = new AuditHeadRecord(_lastSeq, Convert.ToHexStringLower(_lastHash!), ts, _serverName, _key.KeyId, Convert.ToBase64String(signature));
+            var signature = _key.Sign(AuditChain.HeadSigningInput(_serverName, lastSeq, lastHash, ts));
+            head = new AuditHeadRecord(lastSeq, Convert.ToHexStringLower(lastHash!), ts, _serverName, _key.KeyId, Convert.ToBase64String(signature));
             _store.PutHead(head);
-            _signedSeq = _lastSeq;
+            _signedSeq = lastSeq;
         }
         finally
         {

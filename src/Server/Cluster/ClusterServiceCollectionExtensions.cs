@@ -46,7 +46,8 @@ public static class ClusterServiceCollectionExtensions
             sp.GetRequiredService<ServerMetrics>(),
             sp.GetRequiredService<ILogger<LocalRoomLog>>(),
             sp.GetService<IRoomPolicy>(),
-            sp.GetService<IRoomFederation>()));
+            sp.GetService<IRoomFederation>(),
+            sp.GetService<IRoomWorkplace>()));
         services.AddSingleton(sp => new ClusterSync(sp.GetRequiredService<ClusterOptions>().NodeId, sp.GetRequiredService<AccountService>(),
             sp.GetRequiredService<ConnectionRegistry>(), sp));
         services.AddSingleton(sp => new JetStreamRoomLog(
@@ -72,6 +73,7 @@ public static class ClusterServiceCollectionExtensions
         // Before every other hosted service: the log must be open (and caught up) before the first admin is created or
         // the directory loads.
         services.Insert(0, ServiceDescriptor.Singleton<IHostedService, ClusterLifecycle>());
+        services.Insert(0, ServiceDescriptor.Singleton<IHostedService, ClusterRowsWiring>()); // before ClusterLifecycle opens the log
         return services;
     }
 

@@ -18,7 +18,11 @@ namespace TeamComms.Server.Cluster;
 /// </summary>
 internal sealed record LogEntry(int Format, string Node, string Batch, string KeyId, IReadOnlyList<Proposal> Proposals)
 {
-    public const int CurrentFormat = 1;
+    /// <summary>
+    /// 2: audit entries travel as pending rows (<c>audit_pending</c>) that the sequencer numbers at apply time; a node
+    /// that only knows format 1 would fail on them, so it must stop with the alarm instead. Format 1 is still read.
+    /// </summary>
+    public const int CurrentFormat = 2;
     private const string Magic = "tclog";
 
     public static byte[] Seal(string node, string batch, string keyId, SealingKey key, IReadOnlyList<Proposal> proposals) =>
@@ -70,7 +74,7 @@ internal sealed record LogEntry(int Format, string Node, string Batch, string Ke
     public static LogEntry Open(ReadOnlyMemory<byte> data, Func<string, SealingKey?> keys)
     {
         var (format, node, batch, keyId) = ReadHeader(data);
-        if (format != CurrentFormat)
+        if (format is not (1 or CurrentFormat))
         {
             throw new LogEntryFormatException($"log entry format {format} is unknown to this node (it reads {CurrentFormat}); upgrade it");
         }

@@ -92,7 +92,8 @@ internal sealed class DirectoryCalls(DirectoryService directory, DirectoryStore 
             throw new ApiException(outcome.Error!.Value, outcome.Message!);
         }
         var created = rooms.Find(outcome.RoomId!)!;
-        store.Write([DirectoryStore.PutRaw(pairKey, KeyCodec.Long(created.Key))]);
+        // Cluster mode: through the log, so the pair finds this room on every node (room keys are the same everywhere).
+        await audit.CommitAsync([DirectoryStore.PutRaw(pairKey, KeyCodec.Long(created.Key))], store.Write).ConfigureAwait(false);
         return new Dictionary<string, object?> { ["room_id"] = created.RoomId, ["created"] = true };
     }
 

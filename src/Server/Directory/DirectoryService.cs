@@ -331,11 +331,12 @@ internal sealed partial class DirectoryService : IDisposable
         var session = _accountStore.GetSession(sessionKey) ?? throw new ApiException(ErrorCode.NotFound, "no such session");
         var wiped = session with { Revoked = true, RevokedAt = session.RevokedAt ?? Now, WipeReason = reason };
         await _audit.RecordWithAsync([by.Event("session.wipe", session.UserId, DirectoryTransaction.Details(
-            ("session", SessionIds.Format(sessionKey)), ("device", session.DeviceName), ("reason", reason)))], rows =>
+            ("session", SessionIds.Format(sessionKey)), ("device", session.DeviceName), ("reason", reason)))], async rows =>
         {
             var all = new List<StagedWrite>(rows) { AccountStore.StageUpdateSession(wiped) };
-            _store.Write(all);
-            return Task.FromResult((true, 0));
+            // Cluster mode: through the log, so every node stores the wiped session and closes its connections.
+            await _audit.CommitAsync(all, _store.Write).ConfigureAwait(false);
+            return (true, 0);
         }).ConfigureAwait(false);
         _accounts.RefreshCachedSession(wiped);
         await Task.WhenAll(_connections.ForSession(sessionKey).Select(c => c.WipeAsync(reason))).ConfigureAwait(false);

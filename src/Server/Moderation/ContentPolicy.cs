@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using TeamComms.Protocol;
 using TeamComms.Server.Audit;
+using TeamComms.Server.Rooms;
 using TeamComms.Server.Storage;
 
 namespace TeamComms.Server.Moderation;
@@ -9,13 +10,16 @@ namespace TeamComms.Server.Moderation;
 /// <summary>
 /// The company's content policy in memory: edit and delete windows for one's own messages, company-wide retention and
 /// the default content rules of rooms. The sequencer reads <see cref="Current"/> on every check; admins change it with
-/// <c>PUT /v1/admin/policies/content</c>, audited in the same write.
+/// <c>PUT /v1/admin/policies/content</c>, audited in the same write. In cluster mode the change travels through the
+/// cluster log and every node's sequencer takes the new policy as it applies that row (<see cref="IApplyTimeRows"/>), so
+/// every node checks each later proposal against the same policy, in log order.
 /// </summary>
-internal sealed class ContentPolicy(WorkplaceStore store, AuditLog audit) : IDisposable
+internal sealed class ContentPolicy(WorkplaceStore store, AuditLog audit) : IApplyTimeRows, IDisposable
 {
     private static readonly string[] s_fields = ["edit_window_minutes", "delete_window_minutes", "retention_days", "attachments", "links"];
     private volatile ContentPolicyRecord _current = store.GetContentPolicy();
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private bool _appliedInBatch;
 
     public ContentPolicyRecord Current => _current;
 
@@ -67,12 +71,15 @@ internal sealed class ContentPolicy(WorkplaceStore store, AuditLog audit) : IDis
                         throw new ApiException(ErrorCode.BadRequest, $"unknown content policy '{field}'; the policies are {string.Join(", ", s_fields)}");
                 }
             }
-            await audit.RecordWithAsync([by.Event("policy.content.update", "content", changes)], writes =>
+            await audit.RecordWithAsync([by.Event("policy.content.update", "content", changes)], async writes =>
             {
-                store.Write([.. writes, WorkplaceStore.PutContentPolicy(next)]);
-                return Task.FromResult((true, 0));
+                await audit.CommitAsync([.. writes, WorkplaceStore.PutContentPolicy(next)], store.Write).ConfigureAwait(false);
+                return (true, 0);
             }).ConfigureAwait(false);
-            _current = next;
+            if (!audit.Clustered)
+            {
+                _current = next; // in cluster mode the sequencer set it when it applied the row, in log order
+            }
             return next;
         }
         finally
@@ -118,6 +125,31 @@ internal sealed class ContentPolicy(WorkplaceStore store, AuditLog audit) : IDis
         JsonValue v => v.GetValue<double>(),
         _ => null,
     };
+
+    /// <summary>True for the content policy's row.</summary>
+    public static bool IsPolicyRow(StagedWrite write) =>
+        write.Family == WorkplaceStore.Family && write.Key is [KeyCodec.ContentPolicyTag];
+
+    StagedWrite IApplyTimeRows.OnApply(StagedWrite write, long nowMs)
+    {
+        if (IsPolicyRow(write) && write.Value is { } value)
+        {
+            _current = WorkplaceJson.Decode<ContentPolicyRecord>(value);
+            _appliedInBatch = true;
+        }
+        return write;
+    }
+
+    void IApplyTimeRows.OnCommitted() => _appliedInBatch = false;
+
+    void IApplyTimeRows.OnRolledBack()
+    {
+        if (_appliedInBatch)
+        {
+            _current = store.GetContentPolicy();
+            _appliedInBatch = false;
+        }
+    }
 
     public void Dispose() => _gate.Dispose();
 }

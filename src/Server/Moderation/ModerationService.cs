@@ -168,10 +168,11 @@ internal sealed class ModerationService(IRoomLog log, RoomRegistry rooms, EventS
             ["resolution"] = resolved.Resolution!,
             ["event"] = report.EventId,
         };
-        await audit.RecordWithAsync([by.Event("moderation.resolve", report.RoomId, details)], writes =>
+        await audit.RecordWithAsync([by.Event("moderation.resolve", report.RoomId, details)], async writes =>
         {
-            store.Write([.. writes, WorkplaceStore.PutReport(resolved)]);
-            return Task.FromResult((true, 0));
+            // Reports are kept by the node they were filed on (docs/architecture.md, cluster mode); the entry is cluster-wide.
+            await audit.CommitLocalAsync([.. writes, WorkplaceStore.PutReport(resolved)], store.Write).ConfigureAwait(false);
+            return (true, 0);
         }).ConfigureAwait(false);
         return resolved;
     }

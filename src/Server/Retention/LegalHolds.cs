@@ -9,14 +9,46 @@ namespace TeamComms.Server.Retention;
 /// <summary>
 /// Legal holds on users (everything they sent, in every room) or rooms. While a hold covers content, retention does
 /// not remove it, and a redaction hides it from members but keeps the sealed original for compliance. Creating and
-/// releasing a hold is audited in the same write. The sequencer asks <see cref="IsHeld"/> from memory.
+/// releasing a hold is audited in the same write. The sequencer asks <see cref="IsHeld"/> from memory. In cluster mode
+/// the hold's row travels through the cluster log and every node's sequencer updates its index as it applies the row
+/// (<see cref="IApplyTimeRows"/>), so every node decides each later redaction or purge against the same holds.
 /// </summary>
-internal sealed class LegalHolds(WorkplaceStore store, AuditLog audit, RoomRegistry rooms, TimeProvider time) : IDisposable
+internal sealed class LegalHolds(WorkplaceStore store, AuditLog audit, RoomRegistry rooms, TimeProvider time) : IApplyTimeRows, IDisposable
 {
     public const string UserKind = "user";
     public const string RoomKind = "room";
+
+    /// <summary>Cluster mode: hold ids are allocated so that <c>id % IdStride</c> is the node's index (ids never collide).</summary>
+    public const int IdStride = 256;
+
     private readonly SemaphoreSlim _gate = new(1, 1);
     private volatile ActiveHolds _active = Index(store.Holds());
+    // Cluster mode, sequencer thread: every hold as applied so far (the committed rows plus this batch's).
+    private ImmutableDictionary<long, LegalHoldRecord>? _applied;
+    private bool _appliedInBatch;
+    private int _nodeIndex;
+
+    /// <summary>Cluster mode: this node's index, so that holds created on two nodes at once get different ids.</summary>
+    internal void PartitionIds(int nodeIndex)
+    {
+        _nodeIndex = nodeIndex;
+        _applied = store.Holds().ToImmutableDictionary(h => h.Id);
+    }
+
+    private long NextId()
+    {
+        var counter = store.Counter("hold");
+        if (_nodeIndex == 0)
+        {
+            return counter + 1;
+        }
+        var id = Math.Max(counter, store.Holds().Select(h => h.Id).DefaultIfEmpty(0).Max()) + 1;
+        while (id % IdStride != _nodeIndex)
+        {
+            id++;
+        }
+        return id;
+    }
 
     /// <summary>True when a hold covers the room or (when given) the sender.</summary>
     public bool IsHeld(string roomId, string sender)
@@ -52,7 +84,7 @@ internal sealed class LegalHolds(WorkplaceStore store, AuditLog audit, RoomRegis
         {
             var hold = new LegalHoldRecord
             {
-                Id = store.Counter("hold") + 1,
+                Id = NextId(),
                 Kind = kind,
                 Target = target,
                 Reason = reason,
@@ -64,12 +96,15 @@ internal sealed class LegalHolds(WorkplaceStore store, AuditLog audit, RoomRegis
                 ["hold"] = hold.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["kind"] = kind,
                 ["reason"] = reason,
-            })], writes =>
+            })], async writes =>
             {
-                store.Write([.. writes, WorkplaceStore.PutHold(hold), WorkplaceStore.PutCounter("hold", hold.Id)]);
-                return Task.FromResult((true, 0));
+                await audit.CommitAsync([.. writes, WorkplaceStore.PutHold(hold), WorkplaceStore.PutCounter("hold", hold.Id)], store.Write).ConfigureAwait(false);
+                return (true, 0);
             }).ConfigureAwait(false);
-            _active = Index(store.Holds());
+            if (!audit.Clustered)
+            {
+                _active = Index(store.Holds()); // in cluster mode the sequencer updated it when it applied the row
+            }
             return hold;
         }
         finally
@@ -93,12 +128,15 @@ internal sealed class LegalHolds(WorkplaceStore store, AuditLog audit, RoomRegis
             {
                 ["hold"] = id.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["kind"] = hold.Kind,
-            })], writes =>
+            })], async writes =>
             {
-                store.Write([.. writes, WorkplaceStore.PutHold(released)]);
-                return Task.FromResult((true, 0));
+                await audit.CommitAsync([.. writes, WorkplaceStore.PutHold(released)], store.Write).ConfigureAwait(false);
+                return (true, 0);
             }).ConfigureAwait(false);
-            _active = Index(store.Holds());
+            if (!audit.Clustered)
+            {
+                _active = Index(store.Holds());
+            }
             Released?.Invoke(released);
             return released;
         }
@@ -128,6 +166,30 @@ internal sealed class LegalHolds(WorkplaceStore store, AuditLog audit, RoomRegis
     {
         var active = holds.Where(h => !h.Released).ToList();
         return new([.. active.Where(h => h.Kind == UserKind).Select(h => h.Target)], [.. active.Where(h => h.Kind == RoomKind).Select(h => h.Target)]);
+    }
+
+    StagedWrite IApplyTimeRows.OnApply(StagedWrite write, long nowMs)
+    {
+        if (_applied is { } applied && write.Family == WorkplaceStore.Family && write.Key is [KeyCodec.HoldTag, ..] && write.Value is { } value)
+        {
+            var hold = WorkplaceJson.Decode<LegalHoldRecord>(value);
+            _applied = applied.SetItem(hold.Id, hold);
+            _active = Index(_applied.Values);
+            _appliedInBatch = true;
+        }
+        return write;
+    }
+
+    void IApplyTimeRows.OnCommitted() => _appliedInBatch = false;
+
+    void IApplyTimeRows.OnRolledBack()
+    {
+        if (_appliedInBatch)
+        {
+            _applied = store.Holds().ToImmutableDictionary(h => h.Id);
+            _active = Index(_applied.Values);
+            _appliedInBatch = false;
+        }
     }
 
     private sealed record ActiveHolds(ImmutableHashSet<string> Users, ImmutableHashSet<string> Rooms);

@@ -263,10 +263,11 @@ internal sealed partial class RetentionService(
             await audit.RecordWithAsync([Principal.System.Event("retention.release_held", room.RoomId, new Dictionary<string, string>
             {
                 ["count"] = drop.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            })], writes =>
+            })], async writes =>
             {
-                store.Write([.. writes, .. drop.Select(seq => StagedWrite.Delete("held_events", KeyCodec.RoomSeq(roomKey, seq)))]);
-                return Task.FromResult((true, 0));
+                // Cluster mode: through the log, so every node drops the held originals, not only the lease holder.
+                await audit.CommitAsync([.. writes, .. drop.Select(seq => StagedWrite.Delete("held_events", KeyCodec.RoomSeq(roomKey, seq)))], store.Write).ConfigureAwait(false);
+                return (true, 0);
             }).ConfigureAwait(false);
             compactor.Request([roomKey]);
         }

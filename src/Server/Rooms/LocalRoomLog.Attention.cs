@@ -87,7 +87,7 @@ internal sealed partial class LocalRoomLog
             };
             _batch.Apply([AttentionStore.StageAlert(alert), AttentionStore.StageAlertByEvent(room.Key, ev.Seq, alert.Key)]);
         }
-        _batch.Apply(p.Writes);
+        ApplyStaged(p.Writes);
         request.RoomId = room.RoomId;
         return null;
     }
@@ -151,7 +151,7 @@ internal sealed partial class LocalRoomLog
             }
         }
         PutRoomRecord(room);
-        _batch.Apply(p.Writes);
+        ApplyStaged(p.Writes);
         request.RoomId = roomId;
         return null;
     }

@@ -147,11 +147,11 @@ internal sealed partial class LocalRoomLog
             var forwarded = Forward(request, room, p.Actor, p.Type, bytes, "");
             if (forwarded is null)
             {
-                _batch.Apply(p.Writes); // staged writes only with a proposal that will commit
+                ApplyStaged(p.Writes); // staged writes only with a proposal that will commit
             }
             return forwarded;
         }
-        _batch.Apply(p.Writes);
+        ApplyStaged(p.Writes);
         request.Events.Add(AppendEvent(room, p.Actor.UserId, p.Type, bytes, null));
         SetWorkplace(room, next);
         request.RoomId = room.RoomId;

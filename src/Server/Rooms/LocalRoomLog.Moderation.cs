@@ -73,7 +73,7 @@ internal sealed partial class LocalRoomLog
             var forwarded = Forward(request, room, p.Actor, WorkplaceEventTypes.Redaction, bytes, "");
             if (forwarded is null)
             {
-                _batch.Apply(p.Writes); // staged writes only with a proposal that will commit
+                ApplyStaged(p.Writes); // staged writes only with a proposal that will commit
             }
             return forwarded;
         }
@@ -81,7 +81,7 @@ internal sealed partial class LocalRoomLog
         {
             return (ErrorCode.EventInvalid, "the proposed redaction does not match what the action produces");
         }
-        _batch.Apply(p.Writes);
+        ApplyStaged(p.Writes);
         RemoveWithEdits(room, target.Seq, target.Stored, e);
         request.Events.Add(AppendEvent(room, actor, WorkplaceEventTypes.Redaction, bytes, null));
         request.RoomId = room.RoomId;
@@ -150,7 +150,7 @@ internal sealed partial class LocalRoomLog
             PurgedThrough = Math.Max(w.PurgedThrough, through),
             PurgeWanted = w.PurgeWanted <= through ? 0 : w.PurgeWanted,
         });
-        _batch.Apply(p.Writes);
+        ApplyStaged(p.Writes);
         if (IsHub(room.RoomId) && through > 0)
         {
             request.Events.Add(AppendEvent(room, SystemUser, WorkplaceEventTypes.Purge, MsgPackValue.ToCanonicalMap(new Dictionary<string, object?>

@@ -217,6 +217,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                     return;
                 }
             }
+            RowsCommitted();
             foreach (var room in _touched)
             {
                 room.Publish();
@@ -267,6 +268,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         _workingPos = _lastPos;
         _workingRoomKey = _nextRoomKey;
         RollbackFederation();
+        RowsRolledBack();
         HaltIfStamped();
         foreach (var item in _items)
         {
@@ -766,7 +768,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
 
     private (ErrorCode Code, string Message)? SequenceSystem(Request request, SystemProposal p)
     {
-        _batch.Apply(p.Writes);
+        ApplyStaged(p.Writes);
         foreach (var want in p.Wants)
         {
             var room = _rooms.Get(want.RoomKey);

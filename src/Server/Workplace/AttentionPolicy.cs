@@ -138,10 +138,10 @@ internal sealed class AttentionPolicy : IDisposable
                 return old;
             }
             next = next with { UpdatedAt = _time.GetUtcNow().ToUnixTimeMilliseconds(), UpdatedBy = by.Actor };
-            await _audit.RecordWithAsync([by.Event("workplace.policy", "workplace", changes)], rows =>
+            await _audit.RecordWithAsync([by.Event("workplace.policy", "workplace", changes)], async rows =>
             {
-                _store.Write([.. rows, AttentionStore.StagePolicy(next)]);
-                return Task.FromResult((true, 0));
+                await _audit.CommitLocalAsync([.. rows, AttentionStore.StagePolicy(next)], _store.Write).ConfigureAwait(false);
+                return (true, 0);
             }).ConfigureAwait(false);
             _current = next;
             return next;

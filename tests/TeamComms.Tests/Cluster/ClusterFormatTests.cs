@@ -199,9 +199,10 @@ public sealed class ClusterFormatTests
     [Fact]
     public void LogEntry_UnknownFormatVersion_RefusedWithUpgradeAdvice()
     {
-        var data = MessagePackSerializer.Serialize(new object[] { "tclog", 2, "node1", "b-1", "k1", new byte[] { 1, 2, 3 } });
+        var next = LogEntry.CurrentFormat + 1;
+        var data = MessagePackSerializer.Serialize(new object[] { "tclog", next, "node1", "b-1", "k1", new byte[] { 1, 2, 3 } });
         var ex = Assert.Throws<LogEntryFormatException>(() => LogEntry.Open(data, _ => null));
-        Assert.Contains("format 2", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"format {next}", ex.Message, StringComparison.Ordinal);
     }
 
     [Theory]

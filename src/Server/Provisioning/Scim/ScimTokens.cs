@@ -29,10 +29,10 @@ internal sealed class ScimTokens(DirectoryStore store, AuditLog audit, TimeProvi
             CreatedAt = time.GetUtcNow().ToUnixTimeMilliseconds(),
             CreatedBy = by.Actor,
         };
-        await audit.RecordWithAsync([by.Event("scim.token.create", record.Name, new Dictionary<string, string> { ["id"] = record.Id })], rows =>
+        await audit.RecordWithAsync([by.Event("scim.token.create", record.Name, new Dictionary<string, string> { ["id"] = record.Id })], async rows =>
         {
-            store.Write([.. rows, DirectoryStore.Put(KeyCodec.Table(KeyCodec.TableScimToken, hash), record)]);
-            return Task.FromResult((true, 0));
+            await audit.CommitAsync([.. rows, DirectoryStore.Put(KeyCodec.Table(KeyCodec.TableScimToken, hash), record)], store.Write).ConfigureAwait(false);
+            return (true, 0);
         }).ConfigureAwait(false);
         return (record, token);
     }
@@ -48,10 +48,10 @@ internal sealed class ScimTokens(DirectoryStore store, AuditLog audit, TimeProvi
             return;
         }
         var revoked = record with { Revoked = true, RevokedAt = time.GetUtcNow().ToUnixTimeMilliseconds() };
-        await audit.RecordWithAsync([by.Event("scim.token.revoke", record.Name, new Dictionary<string, string> { ["id"] = record.Id })], rows =>
+        await audit.RecordWithAsync([by.Event("scim.token.revoke", record.Name, new Dictionary<string, string> { ["id"] = record.Id })], async rows =>
         {
-            store.Write([.. rows, DirectoryStore.Put(KeyCodec.Table(KeyCodec.TableScimToken, record.Hash), revoked)]);
-            return Task.FromResult((true, 0));
+            await audit.CommitAsync([.. rows, DirectoryStore.Put(KeyCodec.Table(KeyCodec.TableScimToken, record.Hash), revoked)], store.Write).ConfigureAwait(false);
+            return (true, 0);
         }).ConfigureAwait(false);
     }
 

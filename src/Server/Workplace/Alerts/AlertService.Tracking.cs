@@ -354,10 +354,10 @@ internal sealed partial class AlertService
                 }
             }
             await _audit.RecordWithAsync([Principal.System.Event("alert.escalate", alert.Id, Details(("room", alert.RoomId),
-                ("users", string.Join(',', unacked.Select(r => r.UserId))), ("to", string.Join(',', groups.Keys))))], rows =>
+                ("users", string.Join(',', unacked.Select(r => r.UserId))), ("to", string.Join(',', groups.Keys))))], async rows =>
             {
-                _store.Write([.. writes, .. rows]);
-                return Task.FromResult((true, 0));
+                await _audit.CommitLocalAsync([.. writes, .. rows], _store.Write).ConfigureAwait(false);
+                return (true, 0);
             }).ConfigureAwait(false);
             var original = OriginalBody(alert);
             var senderName = snapshot.Find(alert.Sender)?.Profile.DisplayName ?? alert.Sender;
