@@ -20,6 +20,7 @@ internal sealed partial class ClusterLifecycle(
     ClusterMetrics metrics,
     ClusterOptions options,
     AccountStore accountStore,
+    AttentionStore attentionStore,
     AccountService accounts,
     Readiness readiness,
     ClusterFederation federation,
@@ -28,8 +29,10 @@ internal sealed partial class ClusterLifecycle(
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         accountStore.PartitionKeys(options.NodeIndex);
+        attentionStore.PartitionKeys(options.NodeIndex);
         await log.OpenAsync(metrics, cancellationToken).ConfigureAwait(false);
         accountStore.Replicator = log;
+        attentionStore.Replicator = log;
         accounts.ClusterConfirm = () => node.ConfirmEverywhereAsync();
         await node.StartAsync(cancellationToken).ConfigureAwait(false);
         readiness.Gate = () => node.NotServingReason(alarm);

@@ -84,11 +84,22 @@ public static class ClusterServiceCollectionExtensions
             sp.GetRequiredService<ClusterFederation>().OnApplied(originNode, proposals);
     }
 
-    /// <summary>Resolves the sync observer on first use (it depends on services that depend on the room log).</summary>
+    /// <summary>
+    /// Resolves the sync observer, and the features' own observers (registered as <see cref="IAppliedEntryObserver"/>), on
+    /// first use (they depend on services that depend on the room log).
+    /// </summary>
     private sealed class LazySync(IServiceProvider sp) : IAppliedEntryObserver
     {
-        public void OnApplied(string originNode, IReadOnlyList<Proposal> proposals) =>
+        private IAppliedEntryObserver[]? _features;
+
+        public void OnApplied(string originNode, IReadOnlyList<Proposal> proposals)
+        {
             sp.GetRequiredService<ClusterSync>().OnApplied(originNode, proposals);
+            foreach (var observer in _features ??= [.. sp.GetServices<IAppliedEntryObserver>()])
+            {
+                observer.OnApplied(originNode, proposals);
+            }
+        }
     }
 }
 

@@ -102,11 +102,12 @@ internal sealed partial class JetStreamRoomLog : IRoomLog, IRowReplicator, IPosi
 
     public Task<T> BarrierAsync<T>(Func<long, T> action) => _local.BarrierAsync(action);
 
-    /// <summary>Inputs the publisher decides: a new room's id.</summary>
+    /// <summary>Inputs the publisher decides: a new room's id (an alert's key is chosen by its proposer, from this node's key partition).</summary>
     private Proposal Prepare(Proposal proposal) => proposal switch
     {
         CreateRoomProposal { PresetRoomId: null } p => p with { PresetRoomId = Identifiers.NewRoomId(ServerName) },
         ProvisionRoomProposal { PresetRoomId: null } p => p with { PresetRoomId = Identifiers.NewRoomId(ServerName) },
+        AttentionRoomProposal { PresetRoomId: null } p => p with { PresetRoomId = Identifiers.NewRoomId(ServerName) },
         _ => proposal,
     };
 

@@ -32,6 +32,11 @@ internal static class ProposalCodec
     private const int ClosePoll = 13;
     private const int Purge = 14;
 
+    // Issue 7b (attention) in cluster mode: 15-19 are this feature's (17 used, 18-19 free).
+    private const int AttentionPost = 15;
+    private const int AttentionRoom = 16;
+    private const int AlertProgressTag = 17;
+
     // Federation in cluster mode (tags 20-24 are federation's).
     private const int Remote = 20;
     private const int FollowerEvents = 21;
@@ -39,13 +44,13 @@ internal static class ProposalCodec
     private const int FederationProgress = 23;
 
     /// <summary>
-    /// Whether this proposal can travel through the cluster log (the attention features' proposals cannot yet; see
-    /// docs/architecture.md).
+    /// Whether this proposal can travel through the cluster log (see docs/architecture.md).
     /// </summary>
     public static bool CanEncode(Proposal proposal) => proposal is SendProposal or CreateRoomProposal or MembershipProposal
         or StateProposal or ReadMarkerProposal or ArchiveProposal or ProvisionRoomProposal or SystemProposal
         or RedactProposal or PinProposal or RoomSettingProposal or VoteProposal or ClosePollProposal or PurgeProposal
-        or RemoteProposal or FollowerEventsProposal or ContentFillProposal or FederationProgressProposal;
+        or RemoteProposal or FollowerEventsProposal or ContentFillProposal or FederationProgressProposal
+        or AttentionPostProposal or AttentionRoomProposal or AlertProgressProposal;
 
     public static void Write(ref MessagePackWriter w, Proposal proposal)
     {
@@ -199,6 +204,56 @@ internal static class ProposalCodec
                     w.Write(r.Message);
                 }
                 break;
+            case AttentionPostProposal p:
+                Head(ref w, AttentionPost, p.Actor, 9);
+                w.Write(p.RoomId);
+                w.Write(p.Type);
+                w.Write(p.Content);
+                w.Write(p.Sender);
+                w.Write(p.Privileged);
+                w.Write(p.Urgent);
+                Strings(ref w, p.JoinFirst);
+                if (p.Alert is null)
+                {
+                    w.WriteNil();
+                }
+                else
+                {
+                    w.Write(AttentionJson.Encode(p.Alert));
+                }
+                Writes(ref w, p.Writes);
+                break;
+            case AttentionRoomProposal p:
+                Head(ref w, AttentionRoom, p.Actor, 10);
+                w.Write(p.Owner);
+                w.Write(p.Name);
+                w.Write(p.Topic);
+                w.Write(p.Kind);
+                w.Write(p.HistoryVisibility);
+                Strings(ref w, p.Join);
+                w.Write(p.InvitePolicy);
+                Writes(ref w, p.Writes);
+                Writes(ref w, p.RoomKeyRows);
+                w.Write(p.PresetRoomId);
+                break;
+            case AlertProgressProposal p:
+                Head(ref w, AlertProgressTag, p.Actor, 7);
+                w.Write(p.AlertKey);
+                w.Write((int)p.Kind);
+                w.Write(p.At);
+                w.Write(p.Due);
+                w.WriteArrayHeader(p.Users.Count);
+                foreach (var user in p.Users)
+                {
+                    w.Write(user);
+                }
+                w.WriteArrayHeader(p.EscalatedTo.Count);
+                foreach (var targets in p.EscalatedTo)
+                {
+                    Strings(ref w, targets);
+                }
+                Writes(ref w, p.Writes);
+                break;
             default:
                 throw new ArgumentException($"{proposal.GetType().Name} cannot travel through the cluster log", nameof(proposal));
         }
@@ -236,6 +291,16 @@ internal static class ProposalCodec
             FollowerEvents => new FollowerEventsProposal(r.ReadString()!, ReadWires(ref r)),
             ContentFill => new ContentFillProposal(r.ReadString()!, ReadWires(ref r)),
             FederationProgress => ReadProgress(ref r),
+            AttentionPost => ReadAttentionPost(ref r, actor),
+            AttentionRoom => new AttentionRoomProposal(actor, r.ReadString()!, r.ReadString()!, r.ReadString()!, r.ReadString()!, r.ReadString()!)
+            {
+                Join = ReadStrings(ref r),
+                InvitePolicy = r.ReadString()!,
+                Writes = ReadWrites(ref r),
+                RoomKeyRows = ReadWrites(ref r),
+                PresetRoomId = r.ReadString(),
+            },
+            AlertProgressTag => ReadAlertProgress(ref r, actor),
             _ => throw new LogEntryFormatException($"proposal type {tag} is unknown to this node; upgrade it"),
         };
         var read = tag switch
@@ -247,6 +312,9 @@ internal static class ProposalCodec
             FollowerEvents or ContentFill => 2,
             FederationProgress => 4,
             Purge => 6,
+            AttentionPost => 9,
+            AttentionRoom => 10,
+            AlertProgressTag => 7,
             _ => 2,
         };
         // Fields added at the end by a later format are skipped by nodes that do not use them.
@@ -332,6 +400,49 @@ internal static class ProposalCodec
             }
         }
         return events;
+    }
+
+    private static AttentionPostProposal ReadAttentionPost(ref MessagePackReader r, Actor actor)
+    {
+        var roomId = r.ReadString()!;
+        var type = r.ReadString()!;
+        var content = Bytes(ref r);
+        var sender = r.ReadString();
+        var privileged = r.ReadBoolean();
+        var urgent = r.ReadBoolean();
+        var joinFirst = ReadStrings(ref r);
+        var alert = r.TryReadNil() ? null : AttentionJson.Decode<AlertRecord>(Bytes(ref r));
+        return new AttentionPostProposal(actor, roomId, type, content)
+        {
+            Sender = sender,
+            Privileged = privileged,
+            Urgent = urgent,
+            JoinFirst = joinFirst,
+            Alert = alert,
+            Writes = ReadWrites(ref r),
+        };
+    }
+
+    private static AlertProgressProposal ReadAlertProgress(ref MessagePackReader r, Actor actor)
+    {
+        var alertKey = r.ReadInt64();
+        var kind = (AlertProgress)r.ReadInt32();
+        var at = r.ReadInt64();
+        var due = r.ReadInt32();
+        var userCount = r.ReadArrayHeader();
+        var users = new List<long>(userCount);
+        for (var i = 0; i < userCount; i++)
+        {
+            users.Add(r.ReadInt64());
+        }
+        var targetCount = r.ReadArrayHeader();
+        var targets = new List<IReadOnlyList<string>>(targetCount);
+        for (var i = 0; i < targetCount; i++)
+        {
+            targets.Add(ReadStrings(ref r));
+        }
+        // The server's own ticks (reminders, escalation, delivery and read times) have no actor, as when they were proposed.
+        return new AlertProgressProposal(actor.UserId.Length == 0 ? default : actor, alertKey, kind, at) { Due = due, Users = users, EscalatedTo = targets, Writes = ReadWrites(ref r) };
     }
 
     private static void Writes(ref MessagePackWriter w, IReadOnlyList<StagedWrite> writes)

@@ -289,6 +289,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         _batchStamp = null;
         ClearFederationBatch();
         ClearWorkplaceBatch();
+        ClearAttentionBatch();
     }
 
     // ---- sequencing ---------------------------------------------------------------------------------------------
@@ -323,6 +324,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 PurgeProposal p => SequencePurge(request, p),
                 AttentionPostProposal p => SequenceAttentionPost(request, p),
                 AttentionRoomProposal p => SequenceAttentionRoom(request, p),
+                AlertProgressProposal p => SequenceAlertProgress(p),
                 _ => (ErrorCode.Internal, "unknown proposal"),
             };
             if (error is { } e)
