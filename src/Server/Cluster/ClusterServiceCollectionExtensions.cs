@@ -58,7 +58,7 @@ public static class ClusterServiceCollectionExtensions
             sp.GetRequiredService<RoomStore>(),
             sp.GetRequiredService<RocksStore>(),
             sp.GetRequiredService<ClusterAlarm>(),
-            [new LazySync(sp)],
+            [new LazySync(sp), new LazyFederation(sp)],
             sp.GetRequiredService<ILogger<JetStreamRoomLog>>())
         {
             ServerName = sp.GetRequiredService<ServerIdentity>().ServerName,
@@ -66,6 +66,8 @@ public static class ClusterServiceCollectionExtensions
         services.AddSingleton<IRoomLog>(sp => sp.GetRequiredService<JetStreamRoomLog>());
         services.AddTeamCommsClusterAttachments();
         services.AddSingleton<ClusterNode>();
+        services.AddSingleton<ClusterFederationKeys>();
+        services.AddSingleton<ClusterFederation>();
         services.AddSingleton(sp => new ClusterMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
             sp.GetRequiredService<JetStreamRoomLog>, sp.GetRequiredService<ClusterAlarm>(), sp.GetRequiredService<ClusterNode>,
             () => (JetStreamSingletonLeases)sp.GetRequiredService<ISingletonLeases>()));
@@ -85,6 +87,13 @@ public static class ClusterServiceCollectionExtensions
             sp.GetRequiredService<JetStreamRoomLog>(),
             sp.GetRequiredService<IOptions<TeamCommsOptions>>().Value.DataDirectory,
             sp.GetRequiredService<ILogger<ObjectStoreAttachmentStorage>>()));
+
+    /// <summary>Resolves the federation observer on first use (partner changes applied from the log).</summary>
+    private sealed class LazyFederation(IServiceProvider sp) : IAppliedEntryObserver
+    {
+        public void OnApplied(string originNode, IReadOnlyList<Proposal> proposals) =>
+            sp.GetRequiredService<ClusterFederation>().OnApplied(originNode, proposals);
+    }
 
     /// <summary>
     /// Resolves the sync observer, and the features' own observers (registered as <see cref="IAppliedEntryObserver"/>), on

@@ -315,6 +315,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 RemoteProposal p => SequenceRemote(request, p),
                 FollowerEventsProposal p => SequenceFollower(request, p),
                 ContentFillProposal p => SequenceContentFill(request, p),
+                FederationProgressProposal p => SequenceFederationProgress(request, p),
                 RedactProposal p => SequenceRedact(request, p),
                 PinProposal p => SequencePin(request, p),
                 RoomSettingProposal p => SequenceRoomSetting(request, p),
