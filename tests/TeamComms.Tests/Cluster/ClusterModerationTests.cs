@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json.Nodes;
 using TeamComms.Client;
 using TeamComms.Protocol.Events;
@@ -73,7 +74,7 @@ public sealed class ClusterModerationTests
         using (var adminB = await cluster.AdminAsync(1))
         {
             var again = await Assert.ThrowsAsync<TeamCommsException>(() => adminB.ResolveReportAsync(first, "dismiss"));
-            Assert.Equal(Protocol.ErrorCode.Conflict, again.Code);
+            Assert.Equal(TeamComms.Protocol.ErrorCode.Conflict, again.Code);
         }
 
         // 3. Alice on node A and Carol on node B report the other messages at once: distinct ids, each node's own
@@ -120,7 +121,11 @@ public sealed class ClusterModerationTests
         }
 
         // No node stored the reason or the note unsealed (the log entries are sealed with the log key; each node seals
-        // the rows with its own at-rest key as it applies them).
+        // the rows with its own at-rest key as it applies them). Unsealed, the row's JSON would hold them in base64.
+        byte[][] plain =
+        [
+            .. new[] { Reason, Note }.SelectMany(t => new[] { Encoding.UTF8.GetBytes(t), Encoding.UTF8.GetBytes(Convert.ToBase64String(Encoding.UTF8.GetBytes(t))) }),
+        ];
         for (var i = 0; i < 3; i++)
         {
             foreach (var file in Directory.EnumerateFiles(cluster.DataDirectory(i), "*", SearchOption.AllDirectories))
@@ -134,8 +139,10 @@ public sealed class ClusterModerationTests
                 {
                     continue; // a file RocksDB holds exclusively (LOCK)
                 }
-                Assert.True(bytes.AsSpan().IndexOf("unsealed-reason-marker"u8) < 0, $"the reason is stored unsealed in {file}");
-                Assert.True(bytes.AsSpan().IndexOf("unsealed-note-marker"u8) < 0, $"the note is stored unsealed in {file}");
+                foreach (var p in plain)
+                {
+                    Assert.True(bytes.AsSpan().IndexOf(p) < 0, $"'{Encoding.UTF8.GetString(p)}' is stored unsealed in {file}");
+                }
             }
         }
     }
