@@ -121,10 +121,14 @@ public enum ErrorCode
     /// <summary>Workplace: the incident id and secret of an anonymous report do not match.</summary>
     IncidentSecretInvalid = 55,
     /// <summary>
-    /// Cluster mode: this feature does not work across nodes yet (attachments, whose files live in one node's directory;
-    /// the attention features; federation). Nothing was changed. See docs/architecture.md, "What is not replicated yet".
+    /// Cluster mode: this feature does not work across nodes yet (the attention features; federation). Nothing was changed. See docs/architecture.md, "What is not replicated yet".
     /// </summary>
     ClusterUnsupported = 56,
+    /// <summary>
+    /// An attachment's stored bytes are missing or do not authenticate (modified, truncated or swapped in the attachments
+    /// directory or the cluster's object store): nothing of it is sent.
+    /// </summary>
+    AttachmentDamaged = 59,
 }
 
 /// <summary>Names and HTTP statuses of <see cref="ErrorCode"/> values.</summary>
@@ -172,7 +176,7 @@ public static class ErrorCodes
         ErrorCode.RateLimited => 429,
         ErrorCode.StorageFull => 507,
         ErrorCode.StorageUnavailable or ErrorCode.Unavailable or ErrorCode.FederationPending => 503,
-        ErrorCode.Internal => 500,
+        ErrorCode.Internal or ErrorCode.AttachmentDamaged => 500,
         ErrorCode.ClusterUnsupported => 501,
         _ => 400,
     };

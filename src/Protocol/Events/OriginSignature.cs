@@ -52,6 +52,15 @@ public sealed record OriginSignature(string KeyId, long Timestamp, string Nonce,
     /// <summary>The signing input for this signature over the proposed fields of <paramref name="e"/>.</summary>
     public byte[] SigningInput(RoomEvent e) => SigningInput(e.Version, e.RoomId, e.Sender, e.Type, e.ContentHash, Timestamp, Nonce);
 
+    /// <summary>
+    /// A placeholder for a proposal that is signed later, when it is sent (a server's outbox in cluster mode): an empty
+    /// key id and a zero signature, which never verifies. Never sent to another server as it is.
+    /// </summary>
+    public static OriginSignature Placeholder(long timestamp, string nonce) => new("", timestamp, nonce, new byte[64]);
+
+    /// <summary>True for <see cref="Placeholder"/>.</summary>
+    public bool IsUnsigned => KeyId.Length == 0;
+
     /// <summary>Writes the element <c>[key_id, origin_ts, nonce, sig]</c>.</summary>
     public void Write(ref MessagePackWriter w)
     {

@@ -3,10 +3,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
-using TeamComms.Protocol;
 using TeamComms.Server.Accounts;
 using TeamComms.Server.Api;
-using TeamComms.Server.Cluster;
 using TeamComms.Server.Workplace;
 
 namespace TeamComms.Server.Attachments;
@@ -20,13 +18,9 @@ internal static class AttachmentEndpoints
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/rooms/{roomId}/attachments", async (string roomId, HttpContext context, AccountService accounts, AttachmentService service,
-            IOptions<WorkplaceOptions> options, IOptions<ClusterOptions> cluster) =>
+            IOptions<WorkplaceOptions> options) =>
         {
             var session = Bearer.Require(context, accounts);
-            if (cluster.Value.Enabled)
-            {
-                throw new ApiException(ErrorCode.ClusterUnsupported, JetStreamRoomLog.AttachmentsUnsupported);
-            }
             if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
             {
                 // The service enforces the room's limit while streaming; Kestrel's default of 30 MB must not cut in first.
@@ -44,12 +38,14 @@ internal static class AttachmentEndpoints
         });
 
         app.MapGet("/v1/attachments/{id}", async (string id, HttpContext context, AccountService accounts, AttachmentService service,
-            AttachmentStore files, string? u, long? d, long? e, string? s) =>
+            IAttachmentStorage files, string? u, long? d, long? e, string? s) =>
         {
             var userId = context.Request.Headers.Authorization.Count > 0
                 ? Bearer.Require(context, accounts).UserId
                 : service.VerifyLink(id.ToLowerInvariant(), u, d, e, s);
             var record = service.Authorize(userId, id.ToLowerInvariant());
+            // Opened (and, in cluster mode, fetched and checked) before the headers go out, so damage is a clear error.
+            await using var download = await files.OpenAsync(record, context.RequestAborted).ConfigureAwait(false);
             var response = context.Response;
             response.ContentType = record.ContentType;
             response.ContentLength = record.Size;
@@ -59,7 +55,7 @@ internal static class AttachmentEndpoints
             response.Headers.ContentSecurityPolicy = "default-src 'none'; sandbox";
             response.Headers.CacheControl = "private, no-store";
             response.Headers["Referrer-Policy"] = "no-referrer";
-            await files.CopyToAsync(record, response.Body, context.RequestAborted).ConfigureAwait(false);
+            await download.CopyToAsync(response.Body, context.RequestAborted).ConfigureAwait(false);
             return Results.Empty;
         });
 

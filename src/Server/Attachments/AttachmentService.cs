@@ -15,15 +15,16 @@ namespace TeamComms.Server.Attachments;
 /// Who may upload and download attachments, within which limits, and short-lived signed download links. An upload
 /// needs posting rights in a room hosted here and passes the room's content rules (type, checked against the file's
 /// first bytes for common formats, and size). A download needs read access to the message that carries the file (or
-/// being its uploader, before it is posted). Links are HMAC-SHA256 over (id, user, session, expiry) with a key that lives
-/// only in this process's memory: they stop working at expiry, at restart, and as soon as the session that asked for
-/// them is revoked or wiped (or its user deactivated); access to the message is re-checked when they are used.
+/// being its uploader, before it is posted). Links are HMAC-SHA256 over (id, user, session, expiry) with the storage's
+/// link key (<see cref="IAttachmentStorage.LinkKey"/>: on one node it lives only in this process's memory, so links also
+/// stop working at restart; in cluster mode every node derives the same one, so a link works on any node): they stop
+/// working at expiry and as soon as the session that asked for them is revoked or wiped (or its user deactivated);
+/// access to the message is re-checked when they are used. The attachment id is 16 random bytes chosen by the
+/// uploading node, never a counter, so ids chosen on different nodes cannot collide.
 /// </summary>
-internal sealed class AttachmentService(AttachmentStore files, WorkplaceStore store, RoomRegistry rooms, ContentPolicy policy,
+internal sealed class AttachmentService(IAttachmentStorage files, WorkplaceStore store, RoomRegistry rooms, ContentPolicy policy,
     IOptions<WorkplaceOptions> options, Hosting.ServerIdentity identity, AccountService accounts, TimeProvider time)
 {
-    private readonly byte[] _linkKey = RandomNumberGenerator.GetBytes(32);
-
     public async Task<AttachmentRecord> UploadAsync(AuthenticatedSession session, string roomId, string? contentType, long? declaredLength, Stream body, CancellationToken ct)
     {
         var room = rooms.Find(roomId) ?? throw new ApiException(ErrorCode.UnknownRoom, "no such room");
@@ -55,11 +56,12 @@ internal sealed class AttachmentService(AttachmentStore files, WorkplaceStore st
         {
             throw new ApiException(refusal.Code, refusal.Message);
         }
-        var (id, size, head, version) = await files.WriteAsync(room.Key, body, max, ct).ConfigureAwait(false);
+        var id = RandomNumberGenerator.GetBytes(KeyCodec.AttachmentIdSize);
         var hex = Convert.ToHexStringLower(id);
-        if (!Sniff.Matches(type, head))
+        var stored = await files.WriteAsync(id, room.Key, body, max, ct).ConfigureAwait(false);
+        if (!Sniff.Matches(type, stored.Head))
         {
-            DeleteUnrecorded(hex);
+            await files.DeleteAsync(hex, CancellationToken.None).ConfigureAwait(false);
             throw new ApiException(ErrorCode.AttachmentTypeNotAllowed, $"the file does not look like {type}");
         }
         var record = new AttachmentRecord
@@ -69,11 +71,21 @@ internal sealed class AttachmentService(AttachmentStore files, WorkplaceStore st
             RoomId = room.RoomId,
             Uploader = session.UserId,
             ContentType = type,
-            Size = size,
+            Size = stored.Size,
             CreatedAt = time.GetUtcNow().ToUnixTimeMilliseconds(),
-            KeyVersion = version,
+            KeyVersion = stored.KeyVersion,
+            KeyId = stored.KeyId,
+            WrappedKey = stored.WrappedKey,
         };
-        store.Write([WorkplaceStore.PutAttachment(record)]);
+        try
+        {
+            await files.WriteRecordsAsync([WorkplaceStore.PutAttachment(record)]).ConfigureAwait(false);
+        }
+        catch
+        {
+            await files.DeleteAsync(hex, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
         return record;
     }
 
@@ -128,19 +140,8 @@ internal sealed class AttachmentService(AttachmentStore files, WorkplaceStore st
     }
 
     private string Sign(string idHex, string userId, long sessionKey, long expires) =>
-        Convert.ToBase64String(HMACSHA256.HashData(_linkKey, Encoding.UTF8.GetBytes($"tcdl2|{idHex}|{userId}|{sessionKey}|{expires}")))
+        Convert.ToBase64String(HMACSHA256.HashData(files.LinkKey, Encoding.UTF8.GetBytes($"tcdl2|{idHex}|{userId}|{sessionKey}|{expires}")))
             .TrimEnd('=').Replace('+', '-').Replace('/', '_');
-
-    private void DeleteUnrecorded(string hex)
-    {
-        try
-        {
-            File.Delete(Path.Combine(files.Directory, hex[..2], hex));
-        }
-        catch (IOException)
-        {
-        }
-    }
 }
 
 /// <summary>Checks the first bytes of common formats, so a file cannot pass a type rule under another format's name.</summary>

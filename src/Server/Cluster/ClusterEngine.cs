@@ -11,8 +11,8 @@ namespace TeamComms.Server.Cluster;
 /// The connection to the NATS cluster and the JetStream resources cluster mode uses, all named from
 /// <see cref="ClusterOptions.Prefix"/>: the log stream <c>{PREFIX}_LOG</c> (subjects <c>{prefix}.log.&lt;node&gt;</c>),
 /// the buckets <c>{prefix}_nodes</c> (heartbeats, with the lease as their age limit), <c>{prefix}_keys</c> (node
-/// public keys and the log key wrapped to each) and <c>{prefix}_leases</c> (singleton work). (An object store for
-/// attachments is not used yet: this branch has no attachment store.)
+/// public keys and the log key wrapped to each) and <c>{prefix}_leases</c> (singleton work), and the object store
+/// <c>{prefix}_attachments</c> (sealed attachment files, <see cref="ObjectStoreAttachmentStorage"/>).
 /// </summary>
 internal sealed partial class ClusterEngine : IAsyncDisposable
 {
@@ -33,10 +33,13 @@ internal sealed partial class ClusterEngine : IAsyncDisposable
             ReconnectWaitMax = TimeSpan.FromSeconds(2),
             ConnectTimeout = TimeSpan.FromSeconds(3),
             RequestTimeout = TimeSpan.FromSeconds(3),
-            // A server that stops answering (paused, partitioned) is noticed in about 6 s, not the default 4 min, and
-            // the connection moves to another server of the cluster.
-            PingInterval = TimeSpan.FromSeconds(2),
+            // A server that stops answering (paused, partitioned) is noticed in about 4 s (a PING a second; the fourth
+            // finds three unanswered), not the default 4 min, and the connection moves to another server of the cluster.
+            PingInterval = TimeSpan.FromSeconds(1),
             MaxPingOut = 3,
+            // The servers in the order configured: each node lists "its own" server first (docs/operations.md), so the
+            // nodes spread over the servers instead of possibly all sharing one that then fails.
+            NoRandomize = true,
             RetryOnInitialConnect = true,
             AuthOpts = new NatsAuthOpts
             {
@@ -174,24 +177,25 @@ internal sealed partial class ClusterEngine : IAsyncDisposable
 
     private string? PermanentFailure(Exception ex)
     {
-        var text = Describe(ex);
-        var chain = Chain(ex).ToList();
-        if (chain.Any(e => e is System.Security.Authentication.AuthenticationException) ||
-            text.Contains("certificate", StringComparison.OrdinalIgnoreCase) || text.Contains("SSL", StringComparison.Ordinal))
+        // Only failures that say what is wrong count as permanent: a TLS handshake cut short by a loaded server
+        // ("the remote party has closed the transport stream") or nats-server's "Authentication Timeout" may heal.
+        var text = Describe(ex).TrimEnd('.');
+        if (text.Contains("certificate", StringComparison.OrdinalIgnoreCase))
         {
             return $"the TLS connection to NATS ({string.Join(", ", _options.Urls)}) failed: {text}. Check TeamComms:Cluster:TlsCaFile " +
                 $"({_options.TlsCaFile ?? "not set: the system's trust store is used"}) signs the NATS servers' certificates, and " +
                 "TlsCertFile/TlsKeyFile if the servers verify clients; TeamComms never falls back to plaintext when TLS is required";
         }
-        if (text.Contains("Authorization Violation", StringComparison.OrdinalIgnoreCase) || text.Contains("authentication", StringComparison.OrdinalIgnoreCase) ||
-            text.Contains("Authorization", StringComparison.OrdinalIgnoreCase))
+        if (text.Contains("Authorization Violation", StringComparison.OrdinalIgnoreCase) ||
+            text.Contains("Authentication Expired", StringComparison.OrdinalIgnoreCase) ||
+            text.Contains("Authentication Revoked", StringComparison.OrdinalIgnoreCase))
         {
             return $"NATS refused this node's credentials ({string.Join(", ", _options.Urls)}): {text}. Check TeamComms:Cluster:User/Password, " +
                 "Token or CredentialsFile against the servers' authorization block";
         }
-        if (_options.TlsRequired && text.Contains("TLS", StringComparison.Ordinal))
+        if (text.Contains("does not support TLS but TlsMode is set to Require", StringComparison.Ordinal))
         {
-            return $"TeamComms:Cluster requires TLS but the NATS connection could not use it: {text}. Give the servers a tls {{}} block " +
+            return $"TeamComms:Cluster requires TLS but the NATS server does not offer it: {text}. Give the servers a tls {{}} block " +
                 "(docs/operations.md, \"NATS: version, configuration, authentication, TLS\")";
         }
         return null;

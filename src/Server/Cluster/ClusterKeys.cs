@@ -142,6 +142,52 @@ internal sealed partial class ClusterKeys : IDisposable
         }
     }
 
+    /// <summary>
+    /// A key for <paramref name="purpose"/> derived (HKDF-SHA256) from the log key <paramref name="keyId"/>: every node
+    /// that holds the log key derives the same one, and no derived key is ever stored or sent. Null when this node does
+    /// not hold that log key.
+    /// </summary>
+    public byte[]? DeriveKey(string keyId, string purpose)
+    {
+        if (_rawForSharing is not { } raw || keyId != CurrentKeyId)
+        {
+            return null;
+        }
+        return HKDF.DeriveKey(HashAlgorithmName.SHA256, raw, SealingKey.KeySize, salt: [], info: System.Text.Encoding.UTF8.GetBytes(purpose));
+    }
+
+    private readonly Dictionary<string, byte[]> _alsoShared = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Adds (or replaces, under a new name) another cluster-wide secret that this node holds, so that the share loop
+    /// wraps it to nodes that register later (the federation key ring, <see cref="ClusterFederationKeys"/>).
+    /// </summary>
+    internal void ShareAlso(string name, byte[] secret, string? replaces = null)
+    {
+        lock (_alsoShared)
+        {
+            if (replaces is not null)
+            {
+                _alsoShared.Remove(replaces);
+            }
+            _alsoShared[name] = secret;
+        }
+    }
+
+    /// <summary>Every secret the share loop wraps to new nodes: the log key and those added by <see cref="ShareAlso"/>.</summary>
+    internal Dictionary<string, byte[]> SecretsForSharing()
+    {
+        var secrets = new Dictionary<string, byte[]>(StringComparer.Ordinal) { [LogKeyName] = ExportCurrentForSharing() };
+        lock (_alsoShared)
+        {
+            foreach (var (name, secret) in _alsoShared)
+            {
+                secrets[name] = secret;
+            }
+        }
+        return secrets;
+    }
+
     /// <summary>The raw log key, for <see cref="ShareWithNewNodesAsync"/> (kept only in memory).</summary>
     internal byte[] ExportCurrentForSharing() => _rawForSharing ?? throw new InvalidOperationException("the log key is not open");
 

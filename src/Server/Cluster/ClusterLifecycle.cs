@@ -1,8 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using TeamComms.Server.Accounts;
-using TeamComms.Server.Federation;
 using TeamComms.Server.Hosting;
 using TeamComms.Server.Storage;
 
@@ -22,20 +20,19 @@ internal sealed partial class ClusterLifecycle(
     ClusterMetrics metrics,
     ClusterOptions options,
     AccountStore accountStore,
+    AttentionStore attentionStore,
     AccountService accounts,
     Readiness readiness,
-    IOptions<FederationOptions> federation,
+    ClusterFederation federation,
     ILogger<ClusterLifecycle> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (federation.Value.Enabled)
-        {
-            throw new ClusterStartException("federation is not available in cluster mode yet: set TeamComms:Federation:Enabled=false (docs/architecture.md, \"Cluster mode\")");
-        }
         accountStore.PartitionKeys(options.NodeIndex);
+        attentionStore.PartitionKeys(options.NodeIndex);
         await log.OpenAsync(metrics, cancellationToken).ConfigureAwait(false);
         accountStore.Replicator = log;
+        attentionStore.Replicator = log;
         accounts.ClusterConfirm = () => node.ConfirmEverywhereAsync();
         await node.StartAsync(cancellationToken).ConfigureAwait(false);
         readiness.Gate = () => node.NotServingReason(alarm);
@@ -58,11 +55,14 @@ internal sealed partial class ClusterLifecycle(
             }
         }
         _ = keys;
+        // The cluster's federation identity, allowlist and delivery progress (when federation is on).
+        await federation.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await node.DisposeAsync().ConfigureAwait(false);
+        await federation.DisposeAsync().ConfigureAwait(false);
     }
 
     [LoggerMessage(EventId = 9401, Level = LogLevel.Information, Message = "Cluster node {Node}: log {Stream}, epoch {Epoch:x}, applied {Applied} of {Last}")]

@@ -37,7 +37,7 @@ internal sealed class ClusterMetrics
         {
             meter.CreateObservableGauge("teamcomms_cluster_singleton_held",
                 () => leases().Names.Select(n => new Measurement<int>(leases().IsHeld(n) ? 1 : 0, new KeyValuePair<string, object?>("lease", n))),
-                description: "1 while this node holds the singleton lease (retention, poll-closer, alert-timers) and runs its job");
+                description: "1 while this node holds the singleton lease (retention, poll-closer, alert-timers, federation-outbox) and runs its job");
         }
         _publishLatency = meter.CreateHistogram<double>("teamcomms_cluster_publish_seconds", unit: "s", description: "Publish to acknowledgement (quorum fsync) per log entry");
     }

@@ -193,7 +193,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         {
             try
             {
-                await _keys.ShareWithNewNodesAsync(new Dictionary<string, byte[]> { [ClusterKeys.LogKeyBucketName] = _keys.ExportCurrentForSharing() }, ct).ConfigureAwait(false);
+                await _keys.ShareWithNewNodesAsync(_keys.SecretsForSharing(), ct).ConfigureAwait(false);
                 await Task.Delay(TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)

@@ -58,13 +58,16 @@ public static class ClusterServiceCollectionExtensions
             sp.GetRequiredService<RoomStore>(),
             sp.GetRequiredService<RocksStore>(),
             sp.GetRequiredService<ClusterAlarm>(),
-            [new LazySync(sp)],
+            [new LazySync(sp), new LazyFederation(sp)],
             sp.GetRequiredService<ILogger<JetStreamRoomLog>>())
         {
             ServerName = sp.GetRequiredService<ServerIdentity>().ServerName,
         });
         services.AddSingleton<IRoomLog>(sp => sp.GetRequiredService<JetStreamRoomLog>());
+        services.AddTeamCommsClusterAttachments();
         services.AddSingleton<ClusterNode>();
+        services.AddSingleton<ClusterFederationKeys>();
+        services.AddSingleton<ClusterFederation>();
         services.AddSingleton(sp => new ClusterMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
             sp.GetRequiredService<JetStreamRoomLog>, sp.GetRequiredService<ClusterAlarm>(), sp.GetRequiredService<ClusterNode>,
             () => (JetStreamSingletonLeases)sp.GetRequiredService<ISingletonLeases>()));
@@ -75,11 +78,39 @@ public static class ClusterServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Resolves the sync observer on first use (it depends on services that depend on the room log).</summary>
-    private sealed class LazySync(IServiceProvider sp) : IAppliedEntryObserver
+    /// <summary>Attachments in the replicated object store instead of the node's directory (replaces the single node's storage).</summary>
+    private static void AddTeamCommsClusterAttachments(this IServiceCollection services) =>
+        services.AddSingleton<Attachments.IAttachmentStorage>(sp => new ObjectStoreAttachmentStorage(
+            sp.GetRequiredService<ClusterEngine>(),
+            sp.GetRequiredService<ClusterKeys>(),
+            sp.GetRequiredService<ClusterOptions>(),
+            sp.GetRequiredService<JetStreamRoomLog>(),
+            sp.GetRequiredService<IOptions<TeamCommsOptions>>().Value.DataDirectory,
+            sp.GetRequiredService<ILogger<ObjectStoreAttachmentStorage>>()));
+
+    /// <summary>Resolves the federation observer on first use (partner changes applied from the log).</summary>
+    private sealed class LazyFederation(IServiceProvider sp) : IAppliedEntryObserver
     {
         public void OnApplied(string originNode, IReadOnlyList<Proposal> proposals) =>
+            sp.GetRequiredService<ClusterFederation>().OnApplied(originNode, proposals);
+    }
+
+    /// <summary>
+    /// Resolves the sync observer, and the features' own observers (registered as <see cref="IAppliedEntryObserver"/>), on
+    /// first use (they depend on services that depend on the room log).
+    /// </summary>
+    private sealed class LazySync(IServiceProvider sp) : IAppliedEntryObserver
+    {
+        private IAppliedEntryObserver[]? _features;
+
+        public void OnApplied(string originNode, IReadOnlyList<Proposal> proposals)
+        {
             sp.GetRequiredService<ClusterSync>().OnApplied(originNode, proposals);
+            foreach (var observer in _features ??= [.. sp.GetServices<IAppliedEntryObserver>()])
+            {
+                observer.OnApplied(originNode, proposals);
+            }
+        }
     }
 }
 

@@ -103,13 +103,83 @@ internal sealed partial class JetStreamRoomLog
         var start = entry == 0 ? 1 : entry;
         var skipThrough = entry == 0 ? -1 : index;
         var expected = start;
-        var consumer = await _engine.JetStream.CreateOrderedConsumerAsync(_engine.StreamName, new NatsJSOrderedConsumerOpts
+        while (true)
         {
-            DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence,
-            OptStartSeq = (ulong)start,
-        }, ct).ConfigureAwait(false);
+            // An ordered consumer is an ephemeral R1 consumer on one server. When that server stops answering (paused,
+            // partitioned) it delivers nothing, and the client notices only after two missed idle heartbeats (about
+            // 30 s by default): this node would apply nothing, and so acknowledge nothing, meanwhile. The stall check
+            // recreates it from the next expected entry as soon as JetStream acknowledged one of this node's publishes
+            // that has not been delivered for StallAfter.
+            using var stalled = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var consumer = await _engine.JetStream.CreateOrderedConsumerAsync(_engine.StreamName, new NatsJSOrderedConsumerOpts
+            {
+                DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence,
+                OptStartSeq = (ulong)expected,
+            }, ct).ConfigureAwait(false);
+            Interlocked.Exchange(ref _lastDelivery, System.Diagnostics.Stopwatch.GetTimestamp());
+            var check = Task.Run(() => StallCheckAsync(stalled), CancellationToken.None);
+            try
+            {
+                await ConsumeAsync(consumer, expected, entry, skipThrough, stalled.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested && stalled.IsCancellationRequested)
+            {
+            }
+            finally
+            {
+                await stalled.CancelAsync().ConfigureAwait(false);
+                await check.ConfigureAwait(false);
+            }
+            if (ct.IsCancellationRequested || _alarm.Raised)
+            {
+                return;
+            }
+            expected = Interlocked.Read(ref _consumedNext);
+            if (Interlocked.Exchange(ref _stallDetected, 0) == 1)
+            {
+                LogConsumerStalled(_logger, expected, StallAfter.TotalSeconds);
+            }
+        }
+    }
+
+    /// <summary>How long an acknowledged publish of this node may stay undelivered before the consumer is recreated.</summary>
+    private static readonly TimeSpan StallAfter = TimeSpan.FromSeconds(2);
+
+    private long _lastDelivery;
+    private long _consumedNext;
+    private int _stallDetected;
+
+    private async Task StallCheckAsync(CancellationTokenSource stalled)
+    {
+        try
+        {
+            while (!stalled.IsCancellationRequested)
+            {
+                await Task.Delay(250, stalled.Token).ConfigureAwait(false);
+                var quiet = System.Diagnostics.Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastDelivery));
+                if (Interlocked.Read(ref _ackedSeq) >= Interlocked.Read(ref _consumedNext) && quiet > StallAfter)
+                {
+                    Interlocked.Exchange(ref _stallDetected, 1);
+                    await stalled.CancelAsync().ConfigureAwait(false);
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Applies what the consumer delivers, in stream order, keeping <see cref="_consumedNext"/> (the next entry expected)
+    /// for a recreated consumer. Returns when an alarm stopped applying or <paramref name="ct"/> ended the consumer.
+    /// </summary>
+    private async Task ConsumeAsync(INatsJSConsumer consumer, long expected, long entry, int skipThrough, CancellationToken ct)
+    {
+        Interlocked.Exchange(ref _consumedNext, expected);
         await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: ct).ConfigureAwait(false))
         {
+            Interlocked.Exchange(ref _lastDelivery, System.Diagnostics.Stopwatch.GetTimestamp());
             var meta = msg.Metadata ?? throw new InvalidOperationException("a JetStream message without metadata");
             var seq = (long)meta.Sequence.Stream;
             if (seq < expected)
@@ -125,6 +195,7 @@ internal sealed partial class JetStreamRoomLog
                 return;
             }
             expected = seq + 1;
+            Interlocked.Exchange(ref _consumedNext, expected);
             var data = msg.Data ?? [];
             ApplyEntry(seq, meta.Timestamp.ToUnixTimeMilliseconds(), data, seq == entry ? skipThrough : -1);
             var last = Math.Max(seq + (long)meta.NumPending, Interlocked.Read(ref _streamLast));
@@ -241,6 +312,9 @@ internal sealed partial class JetStreamRoomLog
 
     [LoggerMessage(EventId = 9202, Level = LogLevel.Error, Message = "Applying the cluster log failed; retrying from the last durable entry: {Reason}")]
     private static partial void LogApplyError(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 9204, Level = LogLevel.Warning, Message = "The log consumer delivered nothing for {Seconds} s while this node's publishes were acknowledged (its server may be paused); recreating it from entry {Next}")]
+    private static partial void LogConsumerStalled(ILogger logger, long next, double seconds);
 
     [LoggerMessage(EventId = 9203, Level = LogLevel.Error, Message = "An observer of applied log entries failed")]
     private static partial void LogObserverFailed(ILogger logger, Exception ex);

@@ -9,7 +9,21 @@ namespace TeamComms.Server.Cluster;
 
 internal sealed partial class JetStreamRoomLog
 {
+    /// <summary>How long a retried publish waits for its acknowledgement before it is sent again.</summary>
+    internal static readonly TimeSpan RetryAttemptTimeout = TimeSpan.FromSeconds(1);
+
     private long _batchCounter;
+
+    /// <summary>The highest stream sequence JetStream acknowledged to this node's publishes (the applier's stall check).</summary>
+    private long _ackedSeq;
+
+    private void NotePublished(long seq)
+    {
+        long seen;
+        while ((seen = Interlocked.Read(ref _ackedSeq)) < seq && Interlocked.CompareExchange(ref _ackedSeq, seq, seen) != seen)
+        {
+        }
+    }
 
     /// <summary>
     /// One publish in flight per node: while it waits for its acknowledgement (a quorum fsync with
@@ -60,8 +74,19 @@ internal sealed partial class JetStreamRoomLog
                 {
                     throw new NatsNoRespondersException();
                 }
-                var ack = await _engine.JetStream.PublishAsync(_engine.SubjectFor(_options.NodeId), data, opts: opts, cancellationToken: ct).ConfigureAwait(false);
+                // The first attempt waits the connection's request timeout (a quorum fsync on a loaded machine can take a
+                // while). A retry waits only RetryAttemptTimeout: a publish sent while the stream had no leader (an
+                // election) is never answered, and waiting 3 s for that silence after each attempt delayed the first
+                // publish to the new leader by up to 3 s. Re-sending sooner is safe: the message id makes JetStream
+                // store the entry once and answer the repeat with the first one's sequence.
+                using var attemptTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                if (attempt > 1)
+                {
+                    attemptTimeout.CancelAfter(RetryAttemptTimeout);
+                }
+                var ack = await _engine.JetStream.PublishAsync(_engine.SubjectFor(_options.NodeId), data, opts: opts, cancellationToken: attemptTimeout.Token).ConfigureAwait(false);
                 ack.EnsureSuccess();
+                NotePublished((long)ack.Seq);
                 _metrics.Published(items.Length, data.Length, Stopwatch.GetElapsedTime(started));
                 ClusterFaults.Hit(_options, "after-publish");
                 return;

@@ -67,10 +67,6 @@ internal sealed partial class JetStreamRoomLog : IRoomLog, IRowReplicator, IPosi
 
     public LocalRoomLog Local => _local;
 
-    /// <summary>Why attachments are refused in cluster mode (the send and the upload say the same).</summary>
-    public const string AttachmentsUnsupported =
-        "attachments are not supported in cluster mode yet: their files are stored in one node's directory";
-
     public Task<AppendOutcome> AppendAsync(Proposal proposal)
     {
         if (_alarm.Raised)
@@ -86,11 +82,6 @@ internal sealed partial class JetStreamRoomLog : IRoomLog, IRowReplicator, IPosi
         {
             return Task.FromResult(AppendOutcome.Fail(ErrorCode.ClusterUnsupported, $"{proposal.GetType().Name} is not supported in cluster mode yet"));
         }
-        if (proposal is SendProposal send && LocalRoomLog.ScanKeys(send.Content).Attachments)
-        {
-            // Attachment files live in the uploading node's own directory: other nodes could not serve them.
-            return Task.FromResult(AppendOutcome.Fail(ErrorCode.ClusterUnsupported, AttachmentsUnsupported));
-        }
         proposal = Prepare(proposal);
         var outgoing = new Outgoing(proposal, ProposalCodec.ToBytes(proposal));
         if (!_outgoing.Writer.TryWrite(outgoing))
@@ -102,11 +93,12 @@ internal sealed partial class JetStreamRoomLog : IRoomLog, IRowReplicator, IPosi
 
     public Task<T> BarrierAsync<T>(Func<long, T> action) => _local.BarrierAsync(action);
 
-    /// <summary>Inputs the publisher decides: a new room's id.</summary>
+    /// <summary>Inputs the publisher decides: a new room's id (an alert's key is chosen by its proposer, from this node's key partition).</summary>
     private Proposal Prepare(Proposal proposal) => proposal switch
     {
         CreateRoomProposal { PresetRoomId: null } p => p with { PresetRoomId = Identifiers.NewRoomId(ServerName) },
         ProvisionRoomProposal { PresetRoomId: null } p => p with { PresetRoomId = Identifiers.NewRoomId(ServerName) },
+        AttentionRoomProposal { PresetRoomId: null } p => p with { PresetRoomId = Identifiers.NewRoomId(ServerName) },
         _ => proposal,
     };
 

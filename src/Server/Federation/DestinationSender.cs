@@ -185,7 +185,7 @@ internal sealed partial class DestinationSender
             await BackoffAsync(ex.Message, ct).ConfigureAwait(false);
             return true;
         }
-        var problem = Apply(pending, result);
+        var problem = await ApplyAsync(pending, result).ConfigureAwait(false);
         _inFlight = null;
         Transactions++;
         EventsSent += pending.Rooms.Sum(r => r.To - r.From + 1);
@@ -252,7 +252,7 @@ internal sealed partial class DestinationSender
                 }
                 try
                 {
-                    proposals.Add(ProposalItem.Read(entry));
+                    proposals.Add(SignUnsigned(ProposalItem.Read(entry)));
                     bytes += entry.Length;
                 }
                 catch (ProtocolException ex)
@@ -308,6 +308,23 @@ internal sealed partial class DestinationSender
         return new Pending(txn, lastOutboxSeq, ranges);
     }
 
+    /// <summary>
+    /// An outbox entry written from the cluster log is stored unsigned (every node writes the same bytes, whichever key
+    /// ring it has adopted): the sender signs it now, with the cluster's current key and the send time. The nonce is
+    /// the entry's, so a resend after a lease hand-over is still the same proposal to the hub.
+    /// </summary>
+    private ProposalItem SignUnsigned(ProposalItem item)
+    {
+        if (!item.Origin.IsUnsigned)
+        {
+            return item;
+        }
+        var now = _owner.Now();
+        var hash = System.Security.Cryptography.SHA256.HashData(item.Content);
+        var (keyId, sig) = _owner.Keys.Sign(OriginSignature.SigningInput(EventCodec.CurrentVersion, item.RoomId, item.Sender, item.Type, hash, now, item.Origin.Nonce));
+        return item with { Origin = new OriginSignature(keyId, now, item.Origin.Nonce, sig) };
+    }
+
     private RoomBatch? BuildRoom(long roomKey, int maxEvents, out RoomRange? range, ref long bytes)
     {
         range = null;
@@ -358,12 +375,17 @@ internal sealed partial class DestinationSender
 
     // ---- applying the answer -------------------------------------------------------------------------------------
 
-    /// <summary>Records what the destination accepted. Returns a problem description when something must be retried.</summary>
-    private string? Apply(Pending pending, TransactionResult result)
+    /// <summary>
+    /// Records what the destination accepted. Returns a problem description when something must be retried. On a
+    /// single node the rows are written here; in cluster mode (<see cref="FederationSenders.Progress"/>) the progress goes
+    /// through the log, so that every node holds the same outbox position and cursors.
+    /// </summary>
+    private async Task<string?> ApplyAsync(Pending pending, TransactionResult result)
     {
         string? problem = null;
         var answers = result.Proposals.ToDictionary(p => p.Nonce, StringComparer.Ordinal);
         var allAnswered = true;
+        var refused = new List<FederationRefusal>();
         foreach (var p in pending.Transaction.Proposals)
         {
             if (!answers.TryGetValue(p.Origin.Nonce, out var answer))
@@ -374,20 +396,17 @@ internal sealed partial class DestinationSender
             if (!answer.Ok)
             {
                 var code = ErrorCodes.TryParse(answer.Error!, out var parsed) ? parsed : ErrorCode.Forbidden;
-                if (_owner.Store.GetPending(p.Origin.Nonce) is { } record)
-                {
-                    _owner.Store.DeletePending(record);
-                }
-                _owner.Forwards.Complete(p.Origin.Nonce, ForwardResult.Refused(code, $"{Destination}: {answer.Message}"));
+                refused.Add(new FederationRefusal(p.Origin.Nonce, code, $"{Destination}: {answer.Message}"));
             }
             // An ordered proposal's waiter completes when the event arrives in the hub's push and is stored here, so
             // that a client acknowledged for a send or a join finds it in this server's copy of the room.
         }
+        long outboxThrough = 0;
         if (pending.LastOutboxSeq > 0)
         {
             if (allAnswered)
             {
-                _owner.Store.DeleteOutbox(Destination, pending.LastOutboxSeq);
+                outboxThrough = pending.LastOutboxSeq;
             }
             else
             {
@@ -395,6 +414,7 @@ internal sealed partial class DestinationSender
                 OutboxChanged();
             }
         }
+        var cursors = new List<FederationCursor>();
         var roomAnswers = result.Rooms.GroupBy(r => r.RoomId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
         foreach (var range in pending.Rooms)
         {
@@ -408,9 +428,39 @@ internal sealed partial class DestinationSender
             // The destination reports its head: normally the end of the batch, lower when it is missing earlier events
             // (then the next transaction resends from there).
             var cursor = Math.Clamp(answer.Head, 0, range.To);
-            _owner.Store.PutCursor(Destination, range.RoomKey, cursor);
+            cursors.Add(new FederationCursor(range.RoomKey, cursor));
             _cursors[range.RoomKey] = cursor;
             MarkDirty(range.RoomKey);
+        }
+        if (_owner.Progress is { } progress)
+        {
+            if (outboxThrough > 0 || cursors.Count > 0 || refused.Count > 0)
+            {
+                var outcome = await progress(new FederationProgressProposal(Destination, outboxThrough, cursors, refused)).ConfigureAwait(false);
+                if (!outcome.Ok)
+                {
+                    // Delivered but not recorded: the entries are sent again later, which the destination deduplicates.
+                    OutboxChanged();
+                    return $"recording the delivery failed: {outcome.Message}";
+                }
+            }
+            return problem;
+        }
+        foreach (var r in refused)
+        {
+            if (_owner.Store.GetPending(r.Nonce) is { } record)
+            {
+                _owner.Store.DeletePending(record);
+            }
+            _owner.Forwards.Complete(r.Nonce, ForwardResult.Refused(r.Code, r.Message));
+        }
+        if (outboxThrough > 0)
+        {
+            _owner.Store.DeleteOutbox(Destination, outboxThrough);
+        }
+        foreach (var c in cursors)
+        {
+            _owner.Store.PutCursor(Destination, c.RoomKey, c.Seq);
         }
         return problem;
     }

@@ -118,7 +118,7 @@ internal static class FederationEndpoints
             {
                 throw new ApiException(ErrorCode.BadRequest, "server is required");
             }
-            var record = partners.Put(server, string.IsNullOrEmpty(body.BaseUrl) ? null : body.BaseUrl, body.Note, session.UserId);
+            var record = await partners.PutAsync(server, string.IsNullOrEmpty(body.BaseUrl) ? null : body.BaseUrl, body.Note, session.UserId).ConfigureAwait(false);
             directory.Forget(server);
             await auditLog.RecordAsync(new AuditEvent(session.UserId, "federation." + FederationAuditKinds.PartnerAdded, record.Server, Bearer.Address(context),
                 new Dictionary<string, string> { ["base_url"] = record.BaseUrl ?? "", ["note"] = record.Note ?? "" })).ConfigureAwait(false);
@@ -129,7 +129,7 @@ internal static class FederationEndpoints
             AuditLog auditLog) =>
         {
             var session = Bearer.RequireRole(context, accounts, CompanyRoles.Admin);
-            if (!partners.Remove(server, session.UserId))
+            if (!await partners.RemoveAsync(server, session.UserId).ConfigureAwait(false))
             {
                 throw new ApiException(ErrorCode.NotFound, $"{server} is not a partner");
             }
@@ -142,7 +142,7 @@ internal static class FederationEndpoints
             AuditLog auditLog) =>
         {
             var session = Bearer.RequireRole(context, accounts, CompanyRoles.Admin);
-            var keyId = keys.Rotate();
+            var keyId = await keys.RotateAsync().ConfigureAwait(false);
             audit.Record(new FederationAuditEntry(time.GetUtcNow().ToUnixTimeMilliseconds(), FederationAuditKinds.KeyRotated, keys.ServerName,
                 $"new key {keyId} by {session.UserId}"));
             await auditLog.RecordAsync(new AuditEvent(session.UserId, "federation." + FederationAuditKinds.KeyRotated, keyId, Bearer.Address(context))).ConfigureAwait(false);

@@ -7,11 +7,16 @@ using TeamComms.Server.Storage;
 
 namespace TeamComms.Server.Federation;
 
-/// <summary>One <see cref="DestinationSender"/> per destination server, created on demand and rebuilt from storage at start.</summary>
+/// <summary>
+/// One <see cref="DestinationSender"/> per destination server, created on demand and rebuilt from storage at start.
+/// The senders run while this node holds the <c>federation-outbox</c> lease (<see cref="FederationHostedService"/>): on
+/// a single node always; in cluster mode on exactly one node, and a node that gains the lease starts them again from
+/// the durable outbox position and cursors (<see cref="Start"/>).
+/// </summary>
 internal sealed class FederationSenders : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, DestinationSender> _senders = new(StringComparer.Ordinal);
-    private readonly CancellationTokenSource _stop = new();
+    private CancellationTokenSource _stop = new();
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _started;
     private int _disposed;
@@ -32,7 +37,7 @@ internal sealed class FederationSenders : IAsyncDisposable
         Options = options.Value;
         ServerName = identity.ServerName;
         Logger = logger;
-        InstanceId = System.Buffers.Text.Base64Url.EncodeToString(Guid.NewGuid().ToByteArray().AsSpan(0, 9));
+        InstanceId = NewInstanceId();
         partners.Changed += server =>
         {
             if (_senders.TryGetValue(server, out var sender))
@@ -55,8 +60,19 @@ internal sealed class FederationSenders : IAsyncDisposable
     public string ServerName { get; }
     public ILogger Logger { get; }
 
-    /// <summary>Prefix of this process's transaction ids, so ids never repeat across restarts.</summary>
-    public string InstanceId { get; }
+    /// <summary>Prefix of this run's transaction ids, so ids never repeat across restarts, lease hand-overs and nodes.</summary>
+    public string InstanceId { get; private set; }
+
+    /// <summary>
+    /// Set in cluster mode: records a destination's progress (delivered outbox entries, cursors, refusals) through the
+    /// cluster log, so every node applies it. Null on a single node, where the sender writes it directly.
+    /// </summary>
+    public Func<FederationProgressProposal, Task<AppendOutcome>>? Progress { get; set; }
+
+    /// <summary>True while the senders run on this node (it holds the <c>federation-outbox</c> lease).</summary>
+    public bool Running => _started;
+
+    private static string NewInstanceId() => System.Buffers.Text.Base64Url.EncodeToString(Guid.NewGuid().ToByteArray().AsSpan(0, 9));
 
     public long Now() => Time.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -83,6 +99,16 @@ internal sealed class FederationSenders : IAsyncDisposable
     /// <summary>Rebuilds every outbox from storage and starts the senders.</summary>
     public void Start()
     {
+        if (_started || Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+        lock (_senders)
+        {
+            _stop.Dispose();
+            _stop = new CancellationTokenSource();
+            InstanceId = NewInstanceId();
+        }
         foreach (var (destination, roomKey, seq) in Store.AllCursors())
         {
             if (Rooms.Get(roomKey) is { } room && room.View.Head.Seq > seq)
@@ -130,13 +156,24 @@ internal sealed class FederationSenders : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Stops the senders (the lease was lost, or the server stops) and forgets their in-memory state; a later
+    /// <see cref="Start"/> rebuilds it from storage. A transaction in flight may have reached its destination without
+    /// its answer being recorded: the next holder sends it again, and the destination deduplicates it.
+    /// </summary>
+    public async Task StopAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        if (!_started)
         {
             return;
         }
-        await _stop.CancelAsync().ConfigureAwait(false);
+        _started = false;
+        CancellationTokenSource stop;
+        lock (_senders)
+        {
+            stop = _stop;
+        }
+        await stop.CancelAsync().ConfigureAwait(false);
         foreach (var sender in _senders.Values)
         {
             if (sender.Loop is { } loop)
@@ -150,6 +187,17 @@ internal sealed class FederationSenders : IAsyncDisposable
                 }
             }
         }
-        _stop.Dispose();
+        _senders.Clear();
+        stop.Dispose();
+        NotifyChanged();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        await StopAsync().ConfigureAwait(false);
     }
 }

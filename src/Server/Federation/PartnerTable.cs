@@ -44,8 +44,95 @@ internal sealed class PartnerTable
 
     public IReadOnlyList<PartnerRecord> List() => [.. _partners.Values.OrderBy(p => p.Server, StringComparer.Ordinal)];
 
+    /// <summary>
+    /// Set in cluster mode: partner rows travel through the cluster log, so every node holds the same allowlist (each
+    /// node reloads its table when it applies them, <see cref="Reload"/>).
+    /// </summary>
+    internal IRowReplicator? Replicator { get; set; }
+
+    /// <summary>Adds or updates a partner: on this server, or in cluster mode on every node. Throws <see cref="ApiException"/> for an invalid name or URL.</summary>
+    public async Task<PartnerRecord> PutAsync(string server, string? baseUrl, string? note, string addedBy)
+    {
+        if (Replicator is not { } replicator)
+        {
+            return Put(server, baseUrl, note, addedBy);
+        }
+        var record = Validate(server, baseUrl, note, addedBy);
+        await ReplicateAsync(replicator, StagedWrite.Put("federation", KeyCodec.Tagged(KeyCodec.PartnerTag, server), FederationRecordJson.Encode(record))).ConfigureAwait(false);
+        Reload();
+        AuditAdded(record);
+        return record;
+    }
+
+    /// <summary>Removes a partner: on this server, or in cluster mode on every node.</summary>
+    public async Task<bool> RemoveAsync(string server, string removedBy)
+    {
+        if (Replicator is not { } replicator)
+        {
+            return Remove(server, removedBy);
+        }
+        if (!_partners.ContainsKey(server))
+        {
+            return false;
+        }
+        await ReplicateAsync(replicator, StagedWrite.Delete("federation", KeyCodec.Tagged(KeyCodec.PartnerTag, server))).ConfigureAwait(false);
+        Reload();
+        _audit.Record(new FederationAuditEntry(_time.GetUtcNow().ToUnixTimeMilliseconds(), FederationAuditKinds.PartnerRemoved, server, $"by {removedBy}"));
+        return true;
+    }
+
+    private static async Task ReplicateAsync(IRowReplicator replicator, StagedWrite row)
+    {
+        var task = replicator.Replicate([row]);
+        await task.ConfigureAwait(false);
+        if (task is Task<Rooms.AppendOutcome> { Result: { Ok: false } failed })
+        {
+            throw new ApiException(failed.Error ?? ErrorCode.Unavailable, "the partner change could not be recorded in the cluster: " + failed.Message);
+        }
+    }
+
+    /// <summary>Re-reads the allowlist from storage (cluster mode: after this node applied a partner change made on any node).</summary>
+    internal void Reload()
+    {
+        var stored = _store.Partners().ToDictionary(p => p.Server, StringComparer.Ordinal);
+        var changed = new List<string>();
+        foreach (var (server, record) in stored)
+        {
+            if (!_partners.TryGetValue(server, out var old) || old != record)
+            {
+                _partners[server] = record;
+                changed.Add(server);
+            }
+        }
+        foreach (var server in _partners.Keys)
+        {
+            if (!stored.ContainsKey(server) && _partners.TryRemove(server, out _))
+            {
+                changed.Add(server);
+            }
+        }
+        foreach (var server in changed)
+        {
+            Changed?.Invoke(server);
+        }
+    }
+
     /// <summary>Adds or updates a partner. Throws <see cref="ApiException"/> for an invalid name or URL.</summary>
     public PartnerRecord Put(string server, string? baseUrl, string? note, string addedBy)
+    {
+        var record = Validate(server, baseUrl, note, addedBy);
+        _store.PutPartner(record);
+        _partners[server] = record;
+        AuditAdded(record);
+        Changed?.Invoke(server);
+        return record;
+    }
+
+    private void AuditAdded(PartnerRecord record) =>
+        _audit.Record(new FederationAuditEntry(record.AddedAt, FederationAuditKinds.PartnerAdded, record.Server,
+            $"by {record.AddedBy}" + (record.BaseUrl is null ? "" : $", base URL {record.BaseUrl}")));
+
+    private PartnerRecord Validate(string server, string? baseUrl, string? note, string addedBy)
     {
         if (!Identifiers.IsValidServerName(server))
         {
@@ -63,7 +150,7 @@ internal sealed class PartnerTable
         {
             throw new ApiException(ErrorCode.BadRequest, "note is at most 1024 characters");
         }
-        var record = new PartnerRecord
+        return new PartnerRecord
         {
             Server = server,
             BaseUrl = baseUrl?.TrimEnd('/'),
@@ -71,12 +158,6 @@ internal sealed class PartnerTable
             AddedAt = _time.GetUtcNow().ToUnixTimeMilliseconds(),
             AddedBy = addedBy,
         };
-        _store.PutPartner(record);
-        _partners[server] = record;
-        _audit.Record(new FederationAuditEntry(record.AddedAt, FederationAuditKinds.PartnerAdded, server,
-            $"by {addedBy}" + (record.BaseUrl is null ? "" : $", base URL {record.BaseUrl}")));
-        Changed?.Invoke(server);
-        return record;
     }
 
     public bool Remove(string server, string removedBy)

@@ -26,9 +26,8 @@ internal sealed class RoomFederation(IOptions<FederationOptions> options, Federa
         return (ErrorCode.FederationRefused, $"{server} is not a federation partner of this server");
     }
 
-    public OriginSignature SignProposal(string roomId, string sender, string type, ReadOnlySpan<byte> contentHash, string nonce)
+    public OriginSignature SignProposal(string roomId, string sender, string type, ReadOnlySpan<byte> contentHash, string nonce, long ts)
     {
-        var ts = time.GetUtcNow().ToUnixTimeMilliseconds();
         var (keyId, sig) = keys.Sign(OriginSignature.SigningInput(EventCodec.CurrentVersion, roomId, sender, type, contentHash, ts, nonce));
         return new OriginSignature(keyId, ts, nonce, sig);
     }
@@ -50,6 +49,10 @@ internal sealed class RoomFederation(IOptions<FederationOptions> options, Federa
         foreach (var (nonce, ev) in effects.Ordered)
         {
             forwards.Complete(nonce, ForwardResult.Ordered(ev.Seq, ev.Id, ev.Timestamp));
+        }
+        foreach (var refusal in effects.Refused)
+        {
+            forwards.Complete(refusal.Nonce, ForwardResult.Refused(refusal.Code, refusal.Message));
         }
         foreach (var (roomKey, roomId, from, to) in effects.Backfills)
         {

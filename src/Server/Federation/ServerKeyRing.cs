@@ -79,18 +79,75 @@ internal sealed class ServerKeyRing : IDisposable
         lock (_lock)
         {
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            var old = _keys.Single(k => k.ValidUntil is null);
-            var ended = old with { ValidUntil = now };
-            var fresh = NewKey(now);
+            var (ended, fresh) = Rotated(_keys, now);
             _store.PutOwnKeys([ended, fresh]);
-            _keys = [.. _keys.Where(k => k.KeyId != old.KeyId), ended, fresh];
+            _keys = [.. _keys.Where(k => k.KeyId != ended.KeyId), ended, fresh];
             _verifyKeys = null;
-            var previous = _current;
-            Volatile.Write(ref _current, new Current(fresh.KeyId, SigningKey.Import(fresh.Seed)));
-            // Signers that read the old key a moment ago may still be using it: leave it to the GC rather than dispose it under them.
-            GC.KeepAlive(previous);
+            SwitchTo(fresh);
             return fresh.KeyId;
         }
+    }
+
+    /// <summary>
+    /// Set in cluster mode: rotation goes through the cluster's shared ring (<c>Cluster/ClusterFederationKeys</c>),
+    /// which reaches every node, instead of <see cref="Rotate"/> on this node alone.
+    /// </summary>
+    public Func<Task<string>>? ClusterRotate { get; set; }
+
+    /// <summary>Rotates the key: on this node, or, in cluster mode, on every node of the cluster.</summary>
+    public Task<string> RotateAsync() => ClusterRotate is { } rotate ? rotate() : Task.FromResult(Rotate());
+
+    /// <summary>The ring with the current key ended now and a new current key (cluster rotation).</summary>
+    internal List<OwnKeyRecord> RotatedRing()
+    {
+        lock (_lock)
+        {
+            var (ended, fresh) = Rotated(_keys, _time.GetUtcNow().ToUnixTimeMilliseconds());
+            return [.. _keys.Where(k => k.KeyId != ended.KeyId), ended, fresh];
+        }
+    }
+
+    /// <summary>Every key with its seed (cluster mode: what is wrapped to the other nodes' public keys, never sent in the clear).</summary>
+    internal List<OwnKeyRecord> Export()
+    {
+        lock (_lock)
+        {
+            return [.. _keys.Select(k => k with { Sealed = false })];
+        }
+    }
+
+    /// <summary>Replaces this node's keys by the cluster's shared ring (stored sealed as usual) and signs with its current key.</summary>
+    internal void Adopt(IReadOnlyList<OwnKeyRecord> ring)
+    {
+        if (ring.Count(k => k.ValidUntil is null) != 1)
+        {
+            throw new InvalidDataException("a federation key ring must have exactly one current key");
+        }
+        lock (_lock)
+        {
+            var current = ring.Single(k => k.ValidUntil is null);
+            _store.ReplaceOwnKeys(ring);
+            _keys = [.. ring];
+            _verifyKeys = null;
+            if (current.KeyId != KeyId)
+            {
+                SwitchTo(current);
+            }
+        }
+    }
+
+    private static (OwnKeyRecord Ended, OwnKeyRecord Fresh) Rotated(List<OwnKeyRecord> keys, long now)
+    {
+        var old = keys.Single(k => k.ValidUntil is null);
+        return (old with { ValidUntil = now }, NewKey(now));
+    }
+
+    private void SwitchTo(OwnKeyRecord key)
+    {
+        var previous = _current;
+        Volatile.Write(ref _current, new Current(key.KeyId, SigningKey.Import(key.Seed)));
+        // Signers that read the old key a moment ago may still be using it: leave it to the GC rather than dispose it under them.
+        GC.KeepAlive(previous);
     }
 
     private static OwnKeyRecord NewKey(long validFrom)

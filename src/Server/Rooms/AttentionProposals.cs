@@ -50,4 +50,54 @@ internal sealed record AttentionRoomProposal(Actor Actor, string Owner, string N
 
     /// <summary>Rows committed with the room's creation.</summary>
     public IReadOnlyList<StagedWrite> Writes { get; init; } = [];
+
+    /// <summary>
+    /// Index rows whose value is the new room's key (8 bytes, <c>KeyCodec.Long</c>), written with the creation: the direct
+    /// pair of an urgent message's room, a broadcast target's room. The key is decided by the sequencer, so the proposer
+    /// names only the rows (their <see cref="StagedWrite.Value"/> is ignored).
+    /// </summary>
+    public IReadOnlyList<StagedWrite> RoomKeyRows { get; init; } = [];
+
+    /// <summary>The room id chosen by the proposer (cluster mode), as for <see cref="CreateRoomProposal.PresetRoomId"/>.</summary>
+    public string? PresetRoomId { get; init; }
+}
+
+/// <summary>What an <see cref="AlertProgressProposal"/> records. Stored in the cluster log: append, never renumber.</summary>
+internal enum AlertProgress
+{
+    /// <summary>The actor acknowledges (at the log's time); refused when the actor is not a recipient.</summary>
+    Ack = 1,
+
+    /// <summary>First delivery to <see cref="AlertProgressProposal.Users"/> at <see cref="AlertProgressProposal.At"/> (kept if already set).</summary>
+    Delivered = 2,
+
+    /// <summary>First read by <see cref="AlertProgressProposal.Users"/> (also delivery) at <see cref="AlertProgressProposal.At"/> (kept if already set).</summary>
+    Read = 3,
+
+    /// <summary>Reminder <see cref="AlertProgressProposal.Due"/> of every listed recipient that has neither acknowledged nor had it.</summary>
+    Remind = 4,
+
+    /// <summary>Escalation of every listed recipient that has neither acknowledged nor been escalated, to <see cref="AlertProgressProposal.EscalatedTo"/>.</summary>
+    Escalate = 5,
+}
+
+/// <summary>
+/// Cluster mode: a change to an alert's recipient rows (acknowledgement, delivery and read times, a reminder tick, the
+/// escalation), applied by the sequencer as a read-modify-write in log order, so every node ends with the same rows
+/// whichever node the change came from, and a change proposed twice (two lease holders around a hand-over) applies
+/// once. No room event. On one node the alert service writes these rows directly, as before.
+/// </summary>
+internal sealed record AlertProgressProposal(Actor Actor, long AlertKey, AlertProgress Kind, long At) : Proposal(Actor)
+{
+    /// <summary>The recipients concerned (by user key); for <see cref="AlertProgress.Ack"/>, the actor.</summary>
+    public IReadOnlyList<long> Users { get; init; } = [];
+
+    /// <summary>The reminder number (<see cref="AlertProgress.Remind"/>).</summary>
+    public int Due { get; init; }
+
+    /// <summary>Per entry of <see cref="Users"/>, who they escalate to (<see cref="AlertProgress.Escalate"/>).</summary>
+    public IReadOnlyList<IReadOnlyList<string>> EscalatedTo { get; init; } = [];
+
+    /// <summary>Rows committed with the change (the escalation's audit entry).</summary>
+    public IReadOnlyList<StagedWrite> Writes { get; init; } = [];
 }

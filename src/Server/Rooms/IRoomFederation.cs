@@ -18,8 +18,8 @@ internal interface IRoomFederation
     /// <summary>Null when a user of another server may be invited (its server is a partner); else the refusal, which is audited.</summary>
     (ErrorCode Code, string Message)? CheckRemoteUser(string userId);
 
-    /// <summary>Signs the proposed fields of an event for its room's hub.</summary>
-    OriginSignature SignProposal(string roomId, string sender, string type, ReadOnlySpan<byte> contentHash, string nonce);
+    /// <summary>Signs the proposed fields of an event for its room's hub, at <paramref name="timestamp"/> (the sequencer's clock: the log's in cluster mode).</summary>
+    OriginSignature SignProposal(string roomId, string sender, string type, ReadOnlySpan<byte> contentHash, string nonce, long timestamp);
 
     /// <summary>A handle on the hub's answer to a forwarded proposal (the same answer for the same nonce).</summary>
     ForwardedProposal Forwarded(string nonce, string hub);
@@ -92,5 +92,8 @@ internal sealed class FederationBatchEffects
     /// <summary>Follower rooms where a local user joined: history to fetch content for.</summary>
     public List<(long RoomKey, string RoomId, long From, long To)> Backfills { get; } = [];
 
-    public bool IsEmpty => Outboxes.Count == 0 && Ordered.Count == 0 && Backfills.Count == 0;
+    /// <summary>Forwarded proposals their hub refused (recorded through the log in cluster mode): their waiters get the refusal.</summary>
+    public List<FederationRefusal> Refused { get; } = [];
+
+    public bool IsEmpty => Outboxes.Count == 0 && Ordered.Count == 0 && Backfills.Count == 0 && Refused.Count == 0;
 }

@@ -6,6 +6,9 @@ namespace TeamComms.Server.Rooms;
 
 internal sealed partial class LocalRoomLog
 {
+    /// <summary>Attention rows staged in the current batch (hex key → value), read before the store by <see cref="SequenceAlertProgress"/>.</summary>
+    private readonly Dictionary<string, byte[]?> _attentionRows = new(StringComparer.Ordinal);
+
     /// <summary>
     /// Only the server sets a message's acknowledgement flag (<c>alerts.send</c>), so that no client or remote server
     /// forges an urgent message; docs/protocol.md §17.
@@ -73,7 +76,7 @@ internal sealed partial class LocalRoomLog
                 {
                     continue; // the system owner, remote members (they acknowledge on their own server) and the sender
                 }
-                _batch.Apply([AttentionStore.StageRecipient(new AlertRecipientRecord { AlertKey = template.Key, UserKey = userKey, UserId = userId })]);
+                StageAttention([AttentionStore.StageRecipient(new AlertRecipientRecord { AlertKey = template.Key, UserKey = userKey, UserId = userId })]);
                 recipients++;
             }
             var alert = template with
@@ -85,9 +88,9 @@ internal sealed partial class LocalRoomLog
                 EventId = ev.Id.ToString(),
                 RecipientCount = recipients,
             };
-            _batch.Apply([AttentionStore.StageAlert(alert), AttentionStore.StageAlertByEvent(room.Key, ev.Seq, alert.Key)]);
+            StageAttention([AttentionStore.StageAlert(alert), AttentionStore.StageAlertByEvent(room.Key, ev.Seq, alert.Key)]);
         }
-        ApplyStaged(p.Writes);
+        StageAttention(p.Writes);
         request.RoomId = room.RoomId;
         return null;
     }
@@ -107,8 +110,12 @@ internal sealed partial class LocalRoomLog
                 return error;
             }
         }
+        var roomId = p.PresetRoomId ?? Identifiers.NewRoomId(_serverName);
+        if (p.PresetRoomId is not null && (!Identifiers.IsValidRoomId(roomId) || Identifiers.ServerOf(roomId) != _serverName || _rooms.Find(roomId) is not null))
+        {
+            return (ErrorCode.Conflict, $"room id {roomId} is taken or not this server's");
+        }
         var key = _workingRoomKey++;
-        var roomId = Identifiers.NewRoomId(_serverName);
         var state = new RoomState
         {
             RoomId = roomId,
@@ -151,8 +158,81 @@ internal sealed partial class LocalRoomLog
             }
         }
         PutRoomRecord(room);
-        ApplyStaged(p.Writes);
+        StageAttention(p.Writes);
+        StageAttention([.. p.RoomKeyRows.Select(r => new StagedWrite(r.Family, r.Key, KeyCodec.Long(key)))]);
         request.RoomId = roomId;
         return null;
     }
+
+    /// <summary>
+    /// A change to an alert's recipient rows (cluster mode), read and written here in log order so that every node ends
+    /// with the same rows and a repeated change (a reminder tick proposed by two lease holders) changes nothing twice.
+    /// </summary>
+    private (ErrorCode Code, string Message)? SequenceAlertProgress(AlertProgressProposal p)
+    {
+        if (p.Kind == AlertProgress.Escalate && p.EscalatedTo.Count != p.Users.Count)
+        {
+            return (ErrorCode.BadField, "every escalated recipient needs their escalation targets");
+        }
+        var changed = new List<StagedWrite>();
+        if (p.Kind == AlertProgress.Ack)
+        {
+            if (ReadRecipient(p.AlertKey, p.Actor.UserKey) is not { } r)
+            {
+                return (ErrorCode.NotRecipient, "you are not a recipient of this alert");
+            }
+            if (r.AckedAt is null)
+            {
+                var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+                changed.Add(AttentionStore.StageRecipient(r with { AckedAt = now, ReadAt = r.ReadAt ?? now, DeliveredAt = r.DeliveredAt ?? now }));
+            }
+        }
+        else
+        {
+            for (var i = 0; i < p.Users.Count; i++)
+            {
+                if (ReadRecipient(p.AlertKey, p.Users[i]) is not { } r)
+                {
+                    continue;
+                }
+                var updated = p.Kind switch
+                {
+                    AlertProgress.Delivered when r.DeliveredAt is null => r with { DeliveredAt = p.At },
+                    AlertProgress.Read when r.ReadAt is null => r with { ReadAt = p.At, DeliveredAt = r.DeliveredAt ?? p.At },
+                    AlertProgress.Remind when r.AckedAt is null && r.Reminders < p.Due => r with { Reminders = p.Due, LastReminderAt = p.At },
+                    AlertProgress.Escalate when r.AckedAt is null && r.EscalatedAt is null => r with { EscalatedAt = p.At, EscalatedTo = p.EscalatedTo[i] },
+                    _ => r,
+                };
+                if (!ReferenceEquals(updated, r))
+                {
+                    changed.Add(AttentionStore.StageRecipient(updated));
+                }
+            }
+        }
+        StageAttention(changed);
+        StageAttention(p.Writes);
+        return null;
+    }
+
+    private AlertRecipientRecord? ReadRecipient(long alertKey, long userKey)
+    {
+        var key = KeyCodec.Tagged(KeyCodec.AttentionRecipient, alertKey, userKey);
+        var value = _attentionRows.TryGetValue(Convert.ToHexString(key), out var staged) ? staged : _store.Get(key, _store.Family(AttentionStore.Family));
+        return value is null ? null : AttentionJson.Decode<AlertRecipientRecord>(value);
+    }
+
+    /// <summary>Stages rows in the batch, remembering the attention family's for reads later in the same batch.</summary>
+    private void StageAttention(IReadOnlyList<StagedWrite> writes)
+    {
+        ApplyStaged(writes); // pending audit rows among them are numbered here (cluster mode)
+        foreach (var write in writes)
+        {
+            if (write.Family == AttentionStore.Family)
+            {
+                _attentionRows[Convert.ToHexString(write.Key)] = write.Value;
+            }
+        }
+    }
+
+    private void ClearAttentionBatch() => _attentionRows.Clear();
 }

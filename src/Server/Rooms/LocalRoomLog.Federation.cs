@@ -71,10 +71,16 @@ internal sealed partial class LocalRoomLog
     private (string Nonce, string Hub) Enqueue(Room room, Actor actor, string type, byte[] content, string txn)
     {
         var hub = Identifiers.ServerOf(room.RoomId);
-        var nonce = NewNonce();
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(content, hash);
-        var signature = _federation!.SignProposal(room.RoomId, actor.UserId, type, hash, nonce);
+        var nonce = NewNonce(room.RoomId, actor.UserId, type, hash);
+        var ts = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        // From the cluster log, every node writes this entry, but nodes adopt a rotated key ring at slightly different
+        // moments (and a node catching up may not have adopted it yet): the entry is stored unsigned, the same on every
+        // node, and the outbox sender signs it when it sends it (DestinationSender.SignUnsigned).
+        var signature = _batchStamp is null
+            ? _federation!.SignProposal(room.RoomId, actor.UserId, type, hash, nonce, ts)
+            : OriginSignature.Placeholder(ts, nonce);
         _batch.PutOutbox(hub, NextOutboxSeq(hub), room.Key, new ProposalItem(room.RoomId, actor.UserId, type, content, signature).ToBytes());
         _batch.PutPending(new PendingRecord
         {
@@ -120,21 +126,80 @@ internal sealed partial class LocalRoomLog
         return true;
     }
 
+    /// <summary>
+    /// The next outbox seq for <paramref name="hub"/>. The highest seq ever used is kept (meta <c>fed_outbox_hw:&lt;hub&gt;</c>,
+    /// in the same batch), so numbering never restarts after delivered entries are deleted: in cluster mode every node,
+    /// restarted or not, numbers the same entry the same, and delivery progress names entries by seq.
+    /// </summary>
     private long NextOutboxSeq(string hub)
     {
         if (!_outboxNext.TryGetValue(hub, out var next))
         {
-            next = _federation!.Store.LastOutboxSeq(hub) + 1;
+            next = Math.Max(_federation!.Store.LastOutboxSeq(hub), _roomStore.GetMetaLong(OutboxHighKey(hub))) + 1;
         }
         _outboxNext[hub] = next + 1;
+        _batch.PutMetaLong(OutboxHighKey(hub), next);
         return next;
     }
 
-    private static string NewNonce()
+    private static string OutboxHighKey(string hub) => "fed_outbox_hw:" + hub;
+
+    private LogStamp? _nonceStamp;
+    private int _nonceCounter;
+
+    /// <summary>
+    /// A proposal's nonce. On a single node it is random. For a proposal from the cluster log every node must choose
+    /// the same one (it is stored in the outbox and the pending row, and signed): it is derived from the proposal's place
+    /// and time in the log and what it proposes, which no two proposals share.
+    /// </summary>
+    private string NewNonce(string roomId, string sender, string type, ReadOnlySpan<byte> contentHash)
     {
-        Span<byte> random = stackalloc byte[16];
-        RandomNumberGenerator.Fill(random);
-        return System.Buffers.Text.Base64Url.EncodeToString(random);
+        Span<byte> nonce = stackalloc byte[16];
+        if (_batchStamp is not { } stamp)
+        {
+            RandomNumberGenerator.Fill(nonce);
+            return System.Buffers.Text.Base64Url.EncodeToString(nonce);
+        }
+        if (!ReferenceEquals(stamp, _nonceStamp))
+        {
+            _nonceStamp = stamp;
+            _nonceCounter = 0;
+        }
+        using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        h.AppendData(System.Text.Encoding.UTF8.GetBytes($"teamcomms-nonce\n{_serverName}\n{roomId}\n{sender}\n{type}\n{stamp.EntrySeq}\n{stamp.Index}\n{stamp.TimestampMs}\n{_nonceCounter++}\n"));
+        h.AppendData(contentHash);
+        Span<byte> digest = stackalloc byte[32];
+        h.GetHashAndReset(digest);
+        return System.Buffers.Text.Base64Url.EncodeToString(digest[..16]);
+    }
+
+    // ---- delivery progress recorded through the log (cluster mode) ----------------------------------------------
+
+    private (ErrorCode Code, string Message)? SequenceFederationProgress(Request request, FederationProgressProposal p)
+    {
+        if (_federation is not { Enabled: true })
+        {
+            return (ErrorCode.FederationRefused, "federation is off on this node");
+        }
+        if (p.OutboxThrough > 0)
+        {
+            _batch.DeleteOutbox(p.Destination, p.OutboxThrough);
+        }
+        foreach (var cursor in p.Cursors)
+        {
+            _batch.PutCursor(p.Destination, cursor.RoomKey, cursor.Seq);
+        }
+        foreach (var refusal in p.Refused)
+        {
+            if (_federation.Store.GetPending(refusal.Nonce) is { } pending)
+            {
+                _batch.DeletePending(pending);
+            }
+            _effects.Refused.Add(refusal);
+        }
+        _effects.Outboxes.Add(p.Destination);
+        request.RoomId = null;
+        return null;
     }
 
     // ---- rooms hosted here: participants and remote proposals --------------------------------------------------
@@ -451,6 +516,8 @@ internal sealed partial class LocalRoomLog
 
     private void RollbackFederation()
     {
+        _outboxNext.Clear(); // re-read from storage: seqs of a failed batch were never written
+
         foreach (var nonce in _batchForwarded)
         {
             _federation?.Forget(nonce);

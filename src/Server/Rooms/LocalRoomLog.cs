@@ -289,6 +289,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
         _batchStamp = null;
         ClearFederationBatch();
         ClearWorkplaceBatch();
+        ClearAttentionBatch();
     }
 
     // ---- sequencing ---------------------------------------------------------------------------------------------
@@ -314,6 +315,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 RemoteProposal p => SequenceRemote(request, p),
                 FollowerEventsProposal p => SequenceFollower(request, p),
                 ContentFillProposal p => SequenceContentFill(request, p),
+                FederationProgressProposal p => SequenceFederationProgress(request, p),
                 RedactProposal p => SequenceRedact(request, p),
                 PinProposal p => SequencePin(request, p),
                 RoomSettingProposal p => SequenceRoomSetting(request, p),
@@ -322,6 +324,7 @@ internal sealed partial class LocalRoomLog : IRoomLog, IDisposable
                 PurgeProposal p => SequencePurge(request, p),
                 AttentionPostProposal p => SequenceAttentionPost(request, p),
                 AttentionRoomProposal p => SequenceAttentionRoom(request, p),
+                AlertProgressProposal p => SequenceAlertProgress(p),
                 _ => (ErrorCode.Internal, "unknown proposal"),
             };
             if (error is { } e)

@@ -129,3 +129,18 @@ internal sealed record FollowerEventsProposal(string RoomId, IReadOnlyList<Verif
 
 /// <summary>Content for stored events that arrived without it (history that became visible by a join), verified against their ids.</summary>
 internal sealed record ContentFillProposal(string RoomId, IReadOnlyList<VerifiedEvent> Events) : Proposal(default(Actor));
+
+/// <summary>
+/// What a destination server accepted from this server's outbox sender: outbox entries delivered through
+/// <paramref name="OutboxThrough"/> (0 for none), the destination's new push cursors, and the proposals it refused. In
+/// cluster mode only the holder of the <c>federation-outbox</c> lease sends, and it records its progress through the log
+/// with this proposal, so every node holds the same outbox position and a node that takes over the lease resumes there.
+/// </summary>
+internal sealed record FederationProgressProposal(string Destination, long OutboxThrough, IReadOnlyList<FederationCursor> Cursors,
+    IReadOnlyList<FederationRefusal> Refused) : Proposal(default(Actor));
+
+/// <summary>A destination's push cursor in one room hosted here: the last seq it has stored.</summary>
+internal readonly record struct FederationCursor(long RoomKey, long Seq);
+
+/// <summary>A forwarded proposal that its hub refused: the waiting caller gets this answer.</summary>
+internal sealed record FederationRefusal(string Nonce, ErrorCode Code, string Message);

@@ -12,6 +12,12 @@ internal sealed class AttentionStore(RocksStore store)
 
     private RocksDbSharp.ColumnFamilyHandle Cf => store.Family(Family);
 
+    /// <summary>
+    /// Cluster mode: receives the company attention policy and each person's notification settings (quiet hours, snooze,
+    /// read-receipt privacy) as they are written here, to replicate them through the cluster log, as accounts are.
+    /// </summary>
+    internal IRowReplicator? Replicator { get; set; }
+
     // ---- policy ---------------------------------------------------------------------------------------------------
 
     public AttentionPolicyRecord? GetPolicy() => Get<AttentionPolicyRecord>(KeyCodec.Tag(KeyCodec.AttentionPolicy));
@@ -25,7 +31,18 @@ internal sealed class AttentionStore(RocksStore store)
 
     public AttentionRecord? GetAttention(long userKey) => Get<AttentionRecord>(KeyCodec.Tagged(KeyCodec.AttentionSettings, userKey));
 
-    public void PutAttention(AttentionRecord record) => Put(KeyCodec.Tagged(KeyCodec.AttentionSettings, record.UserKey), record);
+    public void PutAttention(AttentionRecord record)
+    {
+        Put(KeyCodec.Tagged(KeyCodec.AttentionSettings, record.UserKey), record);
+        Replicator?.Replicate([StagedWrite.Put(Family, KeyCodec.Tagged(KeyCodec.AttentionSettings, record.UserKey), AttentionJson.Encode(record))]);
+    }
+
+    /// <summary>Writes rows here and, in cluster mode, hands them to every node through the log.</summary>
+    public void WriteEverywhere(IReadOnlyList<StagedWrite> writes)
+    {
+        Write(writes);
+        Replicator?.Replicate(writes);
+    }
 
     // ---- alerts ---------------------------------------------------------------------------------------------------
 
@@ -81,8 +98,9 @@ internal sealed class AttentionStore(RocksStore store)
         return value is null ? null : KeyCodec.ReadLong(value);
     }
 
-    public void PutBroadcastRoom(string target, long roomKey) =>
-        store.Put(KeyCodec.Tagged(KeyCodec.AttentionBroadcastRoom, target), KeyCodec.Long(roomKey), Cf);
+    /// <summary>The broadcast target's room index row; its value (the room key) is written by the sequencer with the room's creation.</summary>
+    public static StagedWrite StageBroadcastRoom(string target) =>
+        StagedWrite.Put(Family, KeyCodec.Tagged(KeyCodec.AttentionBroadcastRoom, target), []);
 
     // ---- push devices ---------------------------------------------------------------------------------------------
 
@@ -124,17 +142,74 @@ internal sealed class AttentionStore(RocksStore store)
 
     // ---- counters -------------------------------------------------------------------------------------------------
 
-    /// <summary>Reserves the next key of a counter (1, 2, …), durably, so a key is never handed out twice.</summary>
+    private long _keyFloor;
+    private readonly Dictionary<string, long> _partitionNext = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Cluster mode: alert and incident keys this node allocates lie in <c>[nodeIndex &lt;&lt; 40, (nodeIndex + 1) &lt;&lt; 40)</c>,
+    /// so nodes that send alerts at once never choose the same key. The proposer decides the key (its id is in the
+    /// event's content) and every node stores the rows under it.
+    /// </summary>
+    internal void PartitionKeys(int nodeIndex)
+    {
+        lock (_counterLock)
+        {
+            _keyFloor = (long)nodeIndex << 40;
+            _partitionNext.Clear();
+        }
+    }
+
+    /// <summary>Reserves the next key of a counter (1, 2, …; in cluster mode, in this node's partition), durably, so a key is never handed out twice.</summary>
     public long NextKey(string name)
     {
         lock (_counterLock)
         {
+            if (_keyFloor != 0)
+            {
+                return NextPartitionedKey(name);
+            }
             var key = KeyCodec.Tagged(KeyCodec.AttentionCounter, name);
             var value = store.Get(key, Cf);
             var next = (value is null ? 0 : KeyCodec.ReadLong(value)) + 1;
             store.Put(key, KeyCodec.Long(next), Cf);
             return next;
         }
+    }
+
+    /// <summary>
+    /// The next key in this node's partition: above both this partition's own counter row and every stored row of the
+    /// partition (a node rebuilt from another node's checkpoint has that node's counter rows, not its own, but it has
+    /// every alert and incident the cluster applied).
+    /// </summary>
+    private long NextPartitionedKey(string name)
+    {
+        var counter = KeyCodec.Tagged(KeyCodec.AttentionCounter, name + "@" + (_keyFloor >> 40).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (!_partitionNext.TryGetValue(name, out var next))
+        {
+            var ceiling = _keyFloor + (1L << 40);
+            next = _keyFloor;
+            IEnumerable<long> used = name switch
+            {
+                "alert" => Alerts().Select(a => a.Key),
+                "incident" => Incidents().Select(i => i.Key),
+                _ => [],
+            };
+            foreach (var k in used)
+            {
+                if (k >= _keyFloor && k < ceiling)
+                {
+                    next = Math.Max(next, k);
+                }
+            }
+            if (store.Get(counter, Cf) is { } stored)
+            {
+                next = Math.Max(next, KeyCodec.ReadLong(stored));
+            }
+        }
+        next++;
+        _partitionNext[name] = next;
+        store.Put(counter, KeyCodec.Long(next), Cf);
+        return next;
     }
 
     /// <summary>Writes staged rows (this store's and others', such as audit entries) in one atomic batch.</summary>

@@ -62,6 +62,7 @@ internal sealed record PendingRecord
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(PartnerRecord))]
 [JsonSerializable(typeof(OwnKeyRecord))]
+[JsonSerializable(typeof(List<OwnKeyRecord>))]
 [JsonSerializable(typeof(RemoteKeyRecord))]
 [JsonSerializable(typeof(PendingRecord))]
 internal sealed partial class FederationRecordJson : JsonSerializerContext

@@ -75,6 +75,28 @@ internal sealed class FederationStore(RocksStore store)
         batch.Commit();
     }
 
+    /// <summary>
+    /// Replaces this server's signing keys by <paramref name="keys"/> (cluster mode: the cluster's shared ring), removing
+    /// any other stored key, in one batch.
+    /// </summary>
+    public void ReplaceOwnKeys(IReadOnlyList<OwnKeyRecord> keys)
+    {
+        var keep = keys.Select(k => k.KeyId).ToHashSet(StringComparer.Ordinal);
+        var stale = new List<byte[]>();
+        foreach (var (key, value) in store.ScanPrefix(store.Federation, [KeyCodec.OwnKeyTag]))
+        {
+            if (!keep.Contains(FederationRecordJson.Decode<OwnKeyRecord>(value).KeyId))
+            {
+                stale.Add(key);
+            }
+        }
+        foreach (var key in stale)
+        {
+            store.Delete(key, store.Federation);
+        }
+        PutOwnKeys(keys);
+    }
+
     /// <summary>True when a stored seed is not sealed although encryption at rest is on (written before it was).</summary>
     public bool HasPlaintextKeys()
     {

@@ -14,6 +14,14 @@ internal sealed partial class StoreBatch
         _batch.Put(key, value, store.FedOutbox);
     }
 
+    /// <summary>Removes a destination's delivered outbox entries, through <paramref name="upToSeq"/> inclusive (cluster mode: applied by every node).</summary>
+    public void DeleteOutbox(string destination, long upToSeq)
+    {
+        var from = KeyCodec.ServerLong(destination, 0);
+        var to = KeyCodec.ServerLong(destination, upToSeq + 1);
+        _batch.DeleteRange(from, (ulong)from.Length, to, (ulong)to.Length, store.FedOutbox);
+    }
+
     /// <summary>A forwarded send waiting for its hub, and its transaction-id index.</summary>
     public void PutPending(PendingRecord pending)
     {

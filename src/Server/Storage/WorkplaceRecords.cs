@@ -113,8 +113,12 @@ internal sealed record AttachmentRecord
     public long Seq { get; init; }
     /// <summary>Its message was redacted or purged; the file is deleted (or kept while a legal hold covers it).</summary>
     public bool Removed { get; init; }
-    /// <summary>The file was deleted from the attachments directory.</summary>
+    /// <summary>The file was deleted from the attachments directory (cluster mode: the object from the object store).</summary>
     public bool FileDeleted { get; init; }
+    /// <summary>Cluster mode: the id of the cluster key that wraps <see cref="WrappedKey"/>; null on one node.</summary>
+    public string? KeyId { get; init; }
+    /// <summary>Cluster mode: the attachment's own data key, sealed with a key derived from the cluster log key; null on one node.</summary>
+    public byte[]? WrappedKey { get; init; }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

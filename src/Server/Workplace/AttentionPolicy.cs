@@ -35,6 +35,9 @@ internal sealed class AttentionPolicy : IDisposable
 
     public AttentionPolicyRecord Current => _current;
 
+    /// <summary>Cluster mode: another node changed the policy (its row arrived through the log).</summary>
+    internal void Reload() => _current = _store.GetPolicy() ?? new AttentionPolicyRecord();
+
     /// <summary>Whether a person with <paramref name="roles"/> holds one of <paramref name="allowed"/>.</summary>
     public static bool HasRole(IReadOnlyList<string> roles, IReadOnlyList<string> allowed) => roles.Any(allowed.Contains);
 
@@ -140,7 +143,7 @@ internal sealed class AttentionPolicy : IDisposable
             next = next with { UpdatedAt = _time.GetUtcNow().ToUnixTimeMilliseconds(), UpdatedBy = by.Actor };
             await _audit.RecordWithAsync([by.Event("workplace.policy", "workplace", changes)], async rows =>
             {
-                await _audit.CommitLocalAsync([.. rows, AttentionStore.StagePolicy(next)], _store.Write).ConfigureAwait(false);
+                await _audit.CommitAsync([.. rows, AttentionStore.StagePolicy(next)], _store.Write).ConfigureAwait(false);
                 return (true, 0);
             }).ConfigureAwait(false);
             _current = next;

@@ -33,6 +33,7 @@ public static class AttentionServiceCollectionExtensions
         services.AddSingleton<ICommitSink>(sp => sp.GetRequiredService<AlertSignals>());
         services.AddSingleton<IDeliveryObserver>(sp => sp.GetRequiredService<AlertSignals>());
         services.AddSingleton<AlertService>();
+        services.AddSingleton<Cluster.IAppliedEntryObserver, AttentionClusterSync>();
         services.AddSingleton<IncidentService>();
         services.AddSingleton<IRoomProtection, IncidentRoomProtection>();
         services.AddSingleton<AttentionCalls>();

@@ -38,11 +38,11 @@ internal sealed class RoomWorkplace(ContentPolicy policy, LegalHolds holds, Serv
         {
             var files = services.GetRequiredService<AttachmentStore>();
             var ids = effects.DeleteFiles.ToList();
-            _ = Task.Run(() =>
+            _ = Task.Run(async () =>
             {
                 try
                 {
-                    files.DeleteFiles(ids);
+                    await files.DeleteFilesAsync(ids).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is IOException or ObjectDisposedException or RocksDbSharp.RocksDbException)
                 {

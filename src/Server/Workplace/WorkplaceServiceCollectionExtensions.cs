@@ -28,6 +28,7 @@ public static class WorkplaceServiceCollectionExtensions
         services.AddSingleton<RoomWorkplace>();
         services.AddSingleton<IRoomWorkplace>(sp => sp.GetRequiredService<RoomWorkplace>());
         services.AddSingleton<ContentCompactor>();
+        services.AddSingleton<IAttachmentStorage, LocalAttachmentStorage>(); // cluster mode registers its object store after this
         services.AddSingleton<AttachmentStore>();
         services.AddSingleton<AttachmentService>();
         services.AddSingleton<PollCloser>();

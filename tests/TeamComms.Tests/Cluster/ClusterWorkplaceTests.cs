@@ -7,14 +7,14 @@ namespace TeamComms.Tests.Cluster;
 
 /// <summary>
 /// The workplace features in cluster mode (three nats-servers and three nodes): the calls that propose (polls, votes,
-/// pins, redactions) work on any node and every node ends with the same log and the same derived views; attachments
-/// are refused with <c>cluster_unsupported</c>. In the "cluster" stage of ./test.sh.
+/// pins, redactions) work on any node and every node ends with the same log and the same derived views (attachments:
+/// <see cref="ClusterAttachmentTests"/>). In the "cluster" stage of ./test.sh.
 /// </summary>
 [Trait("Stage", "cluster")]
 public sealed class ClusterWorkplaceTests
 {
     [Fact]
-    public async Task PollVotePinRedact_OnDifferentNodes_SameLogPinsAndResultsEverywhere_AttachmentsRefused()
+    public async Task PollVotePinRedact_OnDifferentNodes_SameLogPinsAndResultsEverywhere()
     {
         await using var cluster = await ClusterHarness.StartAsync();
         using var admin = await cluster.AdminAsync(0);
@@ -63,12 +63,6 @@ public sealed class ClusterWorkplaceTests
         }
         Assert.Equal(["mon=1 fri=1", "mon=1 fri=1", "mon=1 fri=1"], views);
 
-        // Attachments live in one node's directory: refused with a stable code, both the upload and a send naming one.
-        var upload = await Assert.ThrowsAsync<TeamCommsException>(() => aliceHttp.UploadAttachmentAsync(room, new MemoryStream([1, 2, 3]), "image/png"));
-        Assert.Equal(ErrorCode.ClusterUnsupported, upload.Code);
-        var send = await Assert.ThrowsAsync<TeamCommsException>(() =>
-            aliceOn2.SendAttachmentAsync(room, new UploadedAttachment(new string('a', 32), "image/png", 3), "x.png"));
-        Assert.Equal(ErrorCode.ClusterUnsupported, send.Code);
     }
 
     [Fact]

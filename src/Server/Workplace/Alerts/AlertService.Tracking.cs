@@ -17,6 +17,7 @@ internal sealed partial class AlertService
     private readonly Dictionary<long, List<Tracked>> _byRoom = [];
     private readonly Lock _lock = new();
     private Task? _signalLoop;
+    private volatile bool _started;
 
     /// <summary>Open alerts and their recipients, in memory, for reminders and delivery and read times.</summary>
     private sealed class Tracked(AlertRecord alert, Dictionary<long, AlertRecipientRecord> recipients)
@@ -30,6 +31,7 @@ internal sealed partial class AlertService
     /// <summary>Reloads alerts of the last week (and every active one), reschedules reminders and starts following signals.</summary>
     public void Start()
     {
+        _started = true; // from now on, alerts applied from the cluster log are followed too (Track is idempotent)
         var horizon = Now - (long)TimeSpan.FromDays(7).TotalMilliseconds;
         foreach (var alert in _store.Alerts())
         {
@@ -41,16 +43,39 @@ internal sealed partial class AlertService
         _signalLoop = Task.Run(SignalLoopAsync);
     }
 
+    /// <summary>
+    /// Follows an alert (or, when it is followed already, takes its stored rows as they are now: in cluster mode they
+    /// change through the log, from any node).
+    /// </summary>
     private void Track(AlertRecord alert, List<AlertRecipientRecord> recipients)
     {
+        var remindersSent = recipients.Count == 0 ? 0 : recipients.Max(r => r.Reminders);
+        var escalated = recipients.Any(r => r.EscalatedAt is not null);
+        lock (_lock)
+        {
+            if (_tracked.TryGetValue(alert.Key, out var known))
+            {
+                known.Alert = alert;
+                foreach (var r in recipients)
+                {
+                    known.Recipients[r.UserKey] = r;
+                }
+                known.RemindersSent = Math.Max(known.RemindersSent, remindersSent);
+                known.Escalated |= escalated;
+                return;
+            }
+        }
         var tracked = new Tracked(alert, recipients.ToDictionary(r => r.UserKey))
         {
-            RemindersSent = recipients.Count == 0 ? 0 : recipients.Max(r => r.Reminders),
-            Escalated = recipients.Any(r => r.EscalatedAt is not null),
+            RemindersSent = remindersSent,
+            Escalated = escalated,
         };
         lock (_lock)
         {
-            _tracked[alert.Key] = tracked;
+            if (!_tracked.TryAdd(alert.Key, tracked))
+            {
+                return; // followed meanwhile by another thread (the cluster's apply observer)
+            }
             Index(_byRoom, alert.RoomKey, tracked);
             _signals.WatchedRooms[alert.RoomKey] = 0;
             foreach (var r in recipients)
@@ -128,6 +153,86 @@ internal sealed partial class AlertService
         }
     }
 
+    /// <summary>Cluster mode: the acknowledgement goes through the log; returns its time as this node applied it (null: not a recipient).</summary>
+    private async Task<long?> AcknowledgeThroughLogAsync(long alertKey, Actor actor)
+    {
+        var outcome = await _log.AppendAsync(new AlertProgressProposal(actor, alertKey, AlertProgress.Ack, Now) { Users = [actor.UserKey] }).ConfigureAwait(false);
+        if (!outcome.Ok)
+        {
+            return outcome.Error == ErrorCode.NotRecipient ? null : throw new ApiException(outcome.Error!.Value, outcome.Message!);
+        }
+        Refresh(alertKey);
+        return _store.GetRecipient(alertKey, actor.UserKey)?.AckedAt;
+    }
+
+    /// <summary>Takes an alert's stored rows into what this node follows.</summary>
+    private void Refresh(long alertKey)
+    {
+        if (_store.GetAlert(alertKey) is { } alert)
+        {
+            Track(alert, _store.Recipients(alertKey));
+        }
+    }
+
+    /// <summary>
+    /// Cluster mode: this node applied a log entry. Alerts created, closed or changed anywhere are followed here too (so
+    /// the node that holds the timers reminds about every alert, and every node shows the same acknowledgement view),
+    /// and a reminder tick notifies the devices connected to this node and pushes to the devices registered here.
+    /// </summary>
+    public void OnApplied(Proposal proposal)
+    {
+        if (!_started)
+        {
+            return; // Start loads every alert from the store
+        }
+        switch (proposal)
+        {
+            case AttentionPostProposal { Alert: { } alert }:
+                Refresh(alert.Key);
+                break;
+            case AttentionPostProposal post:
+                foreach (var write in post.Writes)
+                {
+                    if (write.Family == AttentionStore.Family && write.Key.Length == 9 && write.Key[0] == KeyCodec.AttentionAlert)
+                    {
+                        Refresh(System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(write.Key.AsSpan(1)));
+                    }
+                }
+                break;
+            case AlertProgressProposal progress:
+                Refresh(progress.AlertKey);
+                if (progress.Kind == AlertProgress.Remind && _store.GetAlert(progress.AlertKey) is { } reminded)
+                {
+                    // The recipients this tick changed (a repeated tick, from a second lease holder, changed none).
+                    var users = progress.Users.ToHashSet();
+                    var due = _store.Recipients(progress.AlertKey)
+                        .Where(r => users.Contains(r.UserKey) && r.Reminders == progress.Due && r.LastReminderAt == progress.At).ToList();
+                    if (due.Count > 0)
+                    {
+                        SendReminders(reminded, due);
+                    }
+                }
+                break;
+        }
+    }
+
+    /// <summary>Cluster mode: proposes a change to recipient rows, without waiting (the next signal or tick retries what fails).</summary>
+    private async Task ProposeAsync(AlertProgressProposal proposal)
+    {
+        try
+        {
+            var outcome = await _log.AppendAsync(proposal).ConfigureAwait(false);
+            if (!outcome.Ok)
+            {
+                LogProgressRefused(_logger, AlertId(proposal.AlertKey), proposal.Kind.ToString(), outcome.Message ?? "");
+            }
+        }
+        catch (Exception ex)
+        {
+            LogAlertFault(_logger, ex);
+        }
+    }
+
     private void CatchUp(Tracked t)
     {
         try
@@ -176,6 +281,13 @@ internal sealed partial class AlertService
     private void Apply(AlertSignals.Signal signal)
     {
         var now = Now;
+        var clustered = Clustered;
+        if (clustered && signal.RoomKey != 0 && Volatile.Read(ref _schedule) is null)
+        {
+            // Read markers are applied on every node: only the node that holds the timers records the first read time.
+            return;
+        }
+        List<AlertProgressProposal>? proposals = null;
         lock (_lock)
         {
             var candidates = signal.RoomKey != 0 ? _byRoom.GetValueOrDefault(signal.RoomKey) : _byUser.GetValueOrDefault(signal.UserKey);
@@ -202,7 +314,15 @@ internal sealed partial class AlertService
                 if (!ReferenceEquals(updated, r))
                 {
                     t.Recipients[signal.UserKey] = updated;
-                    _store.PutRecipient(updated, durable: false);
+                    if (clustered)
+                    {
+                        (proposals ??= []).Add(new AlertProgressProposal(default, t.Alert.Key,
+                            updated.ReadAt is not null && r.ReadAt is null ? AlertProgress.Read : AlertProgress.Delivered, now) { Users = [signal.UserKey] });
+                    }
+                    else
+                    {
+                        _store.PutRecipient(updated, durable: false);
+                    }
                 }
                 undelivered |= updated.DeliveredAt is null;
             }
@@ -210,6 +330,10 @@ internal sealed partial class AlertService
             {
                 _signals.WatchedUsers.TryRemove(signal.UserKey, out _);
             }
+        }
+        foreach (var proposal in proposals ?? [])
+        {
+            _ = ProposeAsync(proposal);
         }
     }
 
@@ -221,6 +345,17 @@ internal sealed partial class AlertService
     /// </summary>
     public List<(long AlertKey, long Due)> AttachSchedule(IAlertSchedule? schedule)
     {
+        if (schedule is not null && Clustered)
+        {
+            // Taking the lease over: what the previous holder did (reminders, escalations) is in the rows, through the log.
+            foreach (var alert in _store.Alerts())
+            {
+                if (alert.State == "active")
+                {
+                    Track(alert, _store.Recipients(alert.Key));
+                }
+            }
+        }
         Volatile.Write(ref _schedule, schedule);
         lock (_lock)
         {
@@ -244,6 +379,8 @@ internal sealed partial class AlertService
         Tracked? t;
         List<AlertRecipientRecord> unacked;
         bool remind, escalate;
+        var clustered = Clustered;
+        var due = 0;
         lock (_lock)
         {
             if (!_tracked.TryGetValue(alertKey, out t) || t.Alert.State != "active")
@@ -252,11 +389,16 @@ internal sealed partial class AlertService
             }
             var a = t.Alert;
             var elapsed = now - a.CreatedAt;
-            var due = (int)Math.Min(elapsed / a.ReminderIntervalMs, a.ReminderDurationMs / a.ReminderIntervalMs);
+            due = (int)Math.Min(elapsed / a.ReminderIntervalMs, a.ReminderDurationMs / a.ReminderIntervalMs);
             remind = due > t.RemindersSent;
             escalate = elapsed >= a.ReminderDurationMs && a.Escalate && !t.Escalated;
             unacked = t.Recipients.Values.Where(r => r.AckedAt is null).ToList();
-            if (remind)
+            if (remind && clustered)
+            {
+                // Through the log: every node notifies its own devices when it applies the tick (OnApplied).
+                t.RemindersSent = due;
+            }
+            else if (remind)
             {
                 t.RemindersSent = due;
                 var writes = new List<StagedWrite>(unacked.Count);
@@ -280,7 +422,14 @@ internal sealed partial class AlertService
                 Volatile.Read(ref _schedule)?.Schedule(alertKey, NextDue(t));
             }
         }
-        if (remind)
+        if (remind && clustered)
+        {
+            if (unacked.Count > 0)
+            {
+                _ = ProposeAsync(new AlertProgressProposal(default, alertKey, AlertProgress.Remind, now) { Due = due, Users = [.. unacked.Select(r => r.UserKey)] });
+            }
+        }
+        else if (remind)
         {
             SendReminders(t.Alert, unacked);
         }
@@ -343,22 +492,56 @@ internal sealed partial class AlertService
                 }
             }
             var now = Now;
-            var writes = new List<StagedWrite>();
-            lock (_lock)
+            var auditEvent = Principal.System.Event("alert.escalate", alert.Id, Details(("room", alert.RoomId),
+                ("users", string.Join(',', unacked.Select(r => r.UserId))), ("to", string.Join(',', groups.Keys))));
+            if (Clustered)
             {
-                foreach (var r in unacked)
+                // The escalation's state goes through the log first; only the recipients this proposal escalated (none if
+                // a previous lease holder did it) are escalated in messages, so a hand-over does not escalate twice.
+                var (_, outcome) = await _audit.RecordWithAsync([auditEvent], async rows =>
                 {
-                    var updated = (t.Recipients.GetValueOrDefault(r.UserKey) ?? r) with { EscalatedAt = now, EscalatedTo = targetsOf[r.UserKey] };
-                    t.Recipients[r.UserKey] = updated;
-                    writes.Add(AttentionStore.StageRecipient(updated));
+                    var o = await _log.AppendAsync(new AlertProgressProposal(default, alert.Key, AlertProgress.Escalate, now)
+                    {
+                        Users = [.. unacked.Select(r => r.UserKey)],
+                        EscalatedTo = [.. unacked.Select(r => (IReadOnlyList<string>)targetsOf[r.UserKey])],
+                        Writes = rows,
+                    }).ConfigureAwait(false);
+                    return (o.Ok, o);
+                }).ConfigureAwait(false);
+                if (!outcome.Ok)
+                {
+                    LogProgressRefused(_logger, alert.Id, nameof(AlertProgress.Escalate), outcome.Message ?? "");
+                    return;
+                }
+                Refresh(alert.Key);
+                var mine = _store.Recipients(alert.Key).Where(r => r.EscalatedAt == now).Select(r => r.UserId).ToHashSet(StringComparer.Ordinal);
+                foreach (var target in groups.Keys.ToList())
+                {
+                    groups[target].RemoveAll(u => !mine.Contains(u));
+                    if (groups[target].Count == 0)
+                    {
+                        groups.Remove(target);
+                    }
                 }
             }
-            await _audit.RecordWithAsync([Principal.System.Event("alert.escalate", alert.Id, Details(("room", alert.RoomId),
-                ("users", string.Join(',', unacked.Select(r => r.UserId))), ("to", string.Join(',', groups.Keys))))], async rows =>
+            else
             {
-                await _audit.CommitLocalAsync([.. writes, .. rows], _store.Write).ConfigureAwait(false);
-                return (true, 0);
-            }).ConfigureAwait(false);
+                var writes = new List<StagedWrite>();
+                lock (_lock)
+                {
+                    foreach (var r in unacked)
+                    {
+                        var updated = (t.Recipients.GetValueOrDefault(r.UserKey) ?? r) with { EscalatedAt = now, EscalatedTo = targetsOf[r.UserKey] };
+                        t.Recipients[r.UserKey] = updated;
+                        writes.Add(AttentionStore.StageRecipient(updated));
+                    }
+                }
+                await _audit.RecordWithAsync([auditEvent], rows =>
+                {
+                    _store.Write([.. writes, .. rows]);
+                    return Task.FromResult((true, 0));
+                }).ConfigureAwait(false);
+            }
             var original = OriginalBody(alert);
             var senderName = snapshot.Find(alert.Sender)?.Profile.DisplayName ?? alert.Sender;
             var minutes = alert.ReminderDurationMs / 60000;
@@ -434,6 +617,9 @@ internal sealed partial class AlertService
         }
         return "(no longer available)";
     }
+
+    [LoggerMessage(EventId = 9105, Level = LogLevel.Warning, Message = "Alert {AlertId}: the log refused a {Kind} change: {Reason}")]
+    private static partial void LogProgressRefused(ILogger logger, string alertId, string kind, string reason);
 
     [LoggerMessage(EventId = 9103, Level = LogLevel.Information, Message = "Alert {AlertId}: reminded {Count} recipients")]
     private static partial void LogReminded(ILogger logger, string alertId, int count);

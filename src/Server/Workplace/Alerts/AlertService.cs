@@ -70,6 +70,13 @@ internal sealed partial class AlertService : IDisposable
 
     private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
+    /// <summary>
+    /// Cluster mode (the room log replicates rows): acknowledgements, delivery and read times, reminders and escalation
+    /// change the recipient rows through the log (<see cref="AlertProgressProposal"/>) instead of directly, and every node
+    /// follows the alerts other nodes create (<see cref="OnApplied"/>).
+    /// </summary>
+    private bool Clustered => _log is IRowReplicator;
+
     /// <summary>Sends an alert; returns <c>{alert_id, room_id, seq, event_id, recipients}</c>.</summary>
     /// <param name="type">
     /// The event's type: the acknowledgement flag rides on any message a client may send (<c>message</c> by default,
@@ -194,7 +201,8 @@ internal sealed partial class AlertService : IDisposable
     public async Task<Dictionary<string, object?>> AckAsync(AuthenticatedSession s, string alertId)
     {
         var alert = Find(alertId);
-        var acked = Acknowledge(alert.Key, s.UserKey) ?? throw new ApiException(ErrorCode.NotRecipient, "you are not a recipient of this alert");
+        var acked = (Clustered ? await AcknowledgeThroughLogAsync(alert.Key, s.Actor).ConfigureAwait(false) : Acknowledge(alert.Key, s.UserKey))
+            ?? throw new ApiException(ErrorCode.NotRecipient, "you are not a recipient of this alert");
         // Acknowledging implies having read it: move the read marker (never backwards).
         await _log.AppendAsync(new ReadMarkerProposal(s.Actor, alert.RoomId, alert.Seq)).ConfigureAwait(false);
         return new Dictionary<string, object?> { ["alert_id"] = alert.Id, ["acknowledged_at"] = acked };
@@ -318,18 +326,18 @@ internal sealed partial class AlertService : IDisposable
         {
             return (room, state.IsJoined(other.UserId) ? [] : [other.UserId]);
         }
+        // The pair's index row commits with the room (every node of a cluster writes it as it applies the creation).
         var outcome = await _log.AppendAsync(new AttentionRoomProposal(actor, actor.UserId, "", "", RoomKinds.Direct, HistoryVisibilities.Joined)
         {
             Join = [other.UserId],
             InvitePolicy = InvitePolicies.Members,
+            RoomKeyRows = [DirectoryStore.PutRaw(pairKey, [])],
         }).ConfigureAwait(false);
         if (!outcome.Ok)
         {
             throw new ApiException(outcome.Error!.Value, outcome.Message!);
         }
-        var created = _rooms.Find(outcome.RoomId!)!;
-        _directoryStore.Write([DirectoryStore.PutRaw(pairKey, KeyCodec.Long(created.Key))]);
-        return (created, []);
+        return (_rooms.Find(outcome.RoomId!)!, []);
     }
 
     /// <summary>
@@ -368,7 +376,10 @@ internal sealed partial class AlertService : IDisposable
             }
             var outcome = await _log.AppendAsync(new AttentionRoomProposal(_directory.SystemActor, _directory.SystemActor.UserId,
                 $"Emergency broadcasts: {label}", "Urgent messages to " + label + ". Acknowledge each one.", RoomKinds.Announcement,
-                HistoryVisibilities.Full)).ConfigureAwait(false);
+                HistoryVisibilities.Full)
+            {
+                RoomKeyRows = [AttentionStore.StageBroadcastRoom(target.BroadcastKey)],
+            }).ConfigureAwait(false);
             if (!outcome.Ok)
             {
                 throw new ApiException(outcome.Error!.Value, outcome.Message!);
@@ -387,7 +398,6 @@ internal sealed partial class AlertService : IDisposable
                 tx.SetManual(room.Key, room.RoomId, tx.RequireUser(me.UserId), "include");
                 return 0;
             }).ConfigureAwait(false);
-            _store.PutBroadcastRoom(target.BroadcastKey, room.Key);
             return room;
         }
         finally

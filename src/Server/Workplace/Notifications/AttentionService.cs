@@ -34,6 +34,15 @@ internal sealed class AttentionService(DirectoryState directory, AttentionPolicy
 
     public UserAttention Get(long userKey, string userId) => _users.GetOrAdd(userKey, k => new UserAttention(this, k, userId));
 
+    /// <summary>Cluster mode: a person's settings changed on another node (their row arrived through the log).</summary>
+    internal void Reload(long userKey)
+    {
+        if (_users.TryGetValue(userKey, out var attention))
+        {
+            attention.SetSettings(LoadSettings(userKey));
+        }
+    }
+
     internal AttentionRecord LoadSettings(long userKey) => store.GetAttention(userKey) ?? new AttentionRecord { UserKey = userKey };
 
     /// <summary>Snoozes notifications until <paramref name="until"/> (Unix ms); a time not in the future ends the snooze.</summary>
