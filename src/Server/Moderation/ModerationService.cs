@@ -12,8 +12,10 @@ namespace TeamComms.Server.Moderation;
 /// Redaction (with its audit entry committed in the same batch) and the moderation queue: members report a message;
 /// company admins and moderators see every report, a room's moderators and owners the reports of their rooms; resolving
 /// a report dismisses it or redacts the message, and is audited. Report reasons are sealed with the room's data key.
+/// In cluster mode reports go through the cluster log and every node seals them as it applies them
+/// (ModerationService.Cluster.cs).
 /// </summary>
-internal sealed class ModerationService(IRoomLog log, RoomRegistry rooms, EventStore events, WorkplaceStore store, AuditLog audit, TimeProvider time) : IDisposable
+internal sealed partial class ModerationService(IRoomLog log, RoomRegistry rooms, EventStore events, WorkplaceStore store, AuditLog audit, TimeProvider time) : IDisposable
 {
     public const string Open = "open";
     public const string Resolved = "resolved";
@@ -78,7 +80,7 @@ internal sealed class ModerationService(IRoomLog log, RoomRegistry rooms, EventS
             {
                 throw new ApiException(ErrorCode.Conflict, "you already reported this message; moderators have it in their queue");
             }
-            var id = store.Counter("report") + 1;
+            var id = NextId();
             var report = new ReportRecord
             {
                 Id = id,
@@ -88,9 +90,13 @@ internal sealed class ModerationService(IRoomLog log, RoomRegistry rooms, EventS
                 EventId = idText,
                 Reporter = s.UserId,
                 Sender = e.Sender,
-                Reason = store.Seal(room.Key, KeyCodec.TaggedLong(KeyCodec.ReportTag, id), Encoding.UTF8.GetBytes(reason)),
+                Reason = audit.Clustered ? Encoding.UTF8.GetBytes(reason) : store.Seal(room.Key, KeyCodec.TaggedLong(KeyCodec.ReportTag, id), Encoding.UTF8.GetBytes(reason)),
                 CreatedAt = time.GetUtcNow().ToUnixTimeMilliseconds(),
             };
+            if (audit.Clustered)
+            {
+                return await FileInClusterAsync(report).ConfigureAwait(false);
+            }
             store.Write([WorkplaceStore.PutReport(report), WorkplaceStore.PutCounter("report", id)]);
             return report;
         }
@@ -160,7 +166,9 @@ internal sealed class ModerationService(IRoomLog log, RoomRegistry rooms, EventS
             Resolution = action == "redact" ? "redacted" : "dismissed",
             ResolvedBy = s.UserId,
             ResolvedAt = time.GetUtcNow().ToUnixTimeMilliseconds(),
-            Note = note is { Length: > 0 } ? store.Seal(report.RoomKey, KeyCodec.TaggedLong(KeyCodec.ReportTag, id), Encoding.UTF8.GetBytes(note)) : null,
+            Note = note is not { Length: > 0 } ? null
+                : audit.Clustered ? Encoding.UTF8.GetBytes(note) // sealed by each node as it applies the row
+                : store.Seal(report.RoomKey, KeyCodec.TaggedLong(KeyCodec.ReportTag, id), Encoding.UTF8.GetBytes(note)),
         };
         var details = new Dictionary<string, string>
         {
@@ -168,10 +176,13 @@ internal sealed class ModerationService(IRoomLog log, RoomRegistry rooms, EventS
             ["resolution"] = resolved.Resolution!,
             ["event"] = report.EventId,
         };
+        if (audit.Clustered)
+        {
+            return await ResolveInClusterAsync(by.Event("moderation.resolve", report.RoomId, details), resolved).ConfigureAwait(false);
+        }
         await audit.RecordWithAsync([by.Event("moderation.resolve", report.RoomId, details)], async writes =>
         {
-            // Reports are kept by the node they were filed on (docs/architecture.md, cluster mode); the entry is cluster-wide.
-            await audit.CommitLocalAsync([.. writes, WorkplaceStore.PutReport(resolved)], store.Write).ConfigureAwait(false);
+            await audit.CommitAsync([.. writes, WorkplaceStore.PutReport(resolved)], store.Write).ConfigureAwait(false);
             return (true, 0);
         }).ConfigureAwait(false);
         return resolved;

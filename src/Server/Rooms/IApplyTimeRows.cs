@@ -17,6 +17,12 @@ internal interface IApplyTimeRows
     /// </summary>
     StagedWrite OnApply(StagedWrite write, long nowMs);
 
+    /// <summary>
+    /// <see cref="OnApply(StagedWrite, long)"/> with the batch the row goes into, for rows sealed at apply time with a
+    /// room data key that may be created in that same batch (moderation reports). The sequencer calls this one.
+    /// </summary>
+    StagedWrite OnApply(StagedWrite write, long nowMs, StoreBatch batch) => OnApply(write, nowMs);
+
     /// <summary>The batch holding the rows seen since the last call is durable.</summary>
     void OnCommitted();
 

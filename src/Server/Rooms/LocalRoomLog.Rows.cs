@@ -27,7 +27,7 @@ internal sealed partial class LocalRoomLog
             var row = write;
             foreach (var hook in hooks)
             {
-                row = hook.OnApply(row, now);
+                row = hook.OnApply(row, now, _batch);
             }
             rows.Add(row);
         }

@@ -168,6 +168,10 @@ internal sealed class WorkplaceStore(RocksStore store)
     public byte[] Seal(long roomKey, ReadOnlySpan<byte> rowKey, ReadOnlySpan<byte> plaintext) =>
         store.AtRest is { } atRest ? atRest.SealRoomRecord(roomKey, rowKey, plaintext) : plaintext.ToArray();
 
+    /// <summary>Seals a row of the sequencer's <paramref name="batch"/> (cluster mode, at apply time).</summary>
+    public byte[] Seal(long roomKey, ReadOnlySpan<byte> rowKey, ReadOnlySpan<byte> plaintext, StoreBatch batch) =>
+        store.AtRest is { } atRest ? atRest.SealRoomRecord(roomKey, rowKey, plaintext, batch) : plaintext.ToArray();
+
     public byte[] Open(long roomKey, ReadOnlySpan<byte> rowKey, byte[] value) =>
         store.AtRest is { } atRest ? atRest.OpenRoomRecord(roomKey, rowKey, value) : value;
 

@@ -25,7 +25,21 @@ internal sealed partial class AtRestEncryption
         {
             throw new InvalidOperationException($"room {roomKey} has no data key yet");
         }
-        var key = GetKey(roomKey, version);
+        return SealRecord(roomKey, version, GetKey(roomKey, version), rowKey, plaintext);
+    }
+
+    /// <summary>
+    /// Like <see cref="SealRoomRecord(long, ReadOnlySpan{byte}, ReadOnlySpan{byte})"/>, on the sequencer thread for a row
+    /// of <paramref name="batch"/>: the room's data key may have been created in that same batch (its first event).
+    /// </summary>
+    public byte[] SealRoomRecord(long roomKey, ReadOnlySpan<byte> rowKey, ReadOnlySpan<byte> plaintext, StoreBatch batch)
+    {
+        var (version, key) = WriteKey(roomKey, batch);
+        return SealRecord(roomKey, version, key, rowKey, plaintext);
+    }
+
+    private static byte[] SealRecord(long roomKey, int version, SealingKey key, ReadOnlySpan<byte> rowKey, ReadOnlySpan<byte> plaintext)
+    {
         var result = new byte[plaintext.Length + HeaderSize + SealingKey.Overhead];
         result[0] = RecordMarker;
         BinaryPrimitives.WriteInt32BigEndian(result.AsSpan(1), version);
