@@ -68,4 +68,35 @@ internal static class ClusterAssert
             from = next;
         }
     }
+
+    /// <summary>Waits until exactly one live node reports holding <paramref name="lease"/> in /metrics; returns it.</summary>
+    public static async Task<int> SingleLeaseHolderAsync(ClusterHarness cluster, string lease)
+    {
+        using var http = new HttpClient();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            var holders = new List<int>();
+            for (var i = 0; i < cluster.Nodes.Length; i++)
+            {
+                if (cluster.Nodes[i] is null)
+                {
+                    continue;
+                }
+                var text = await http.GetStringAsync(new Uri(cluster.Url(i), "/metrics"));
+                if (text.Split('\n').Any(l => l.StartsWith("teamcomms_cluster_singleton_held{", StringComparison.Ordinal)
+                    && l.Contains($"lease=\"{lease}\"", StringComparison.Ordinal) && l.TrimEnd().EndsWith(" 1", StringComparison.Ordinal)))
+                {
+                    holders.Add(i);
+                }
+            }
+            Assert.True(holders.Count <= 1, $"{lease} held by nodes {string.Join(",", holders.Select(h => h + 1))} at once");
+            if (holders.Count == 1)
+            {
+                return holders[0];
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"no node took the {lease} lease");
+            await Task.Delay(200);
+        }
+    }
 }

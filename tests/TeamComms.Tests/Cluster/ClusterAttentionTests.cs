@@ -195,7 +195,7 @@ public sealed class ClusterAttentionTests
         using var admin0 = await cluster.AdminAsync(0);
         var boss = await PersonAsync(admin0, "boss", null, []);
         var bob = await PersonAsync(admin0, "bob", boss, []);
-        var holder = await SingleHolderAsync(cluster, "alert-timers");
+        var holder = await ClusterAssert.SingleLeaseHolderAsync(cluster, "alert-timers");
         var others = Enumerable.Range(0, 3).Where(i => i != holder).ToList();
         using var admin = await cluster.AdminAsync(others[0]);
         var tokens = new Dictionary<string, string>();
@@ -219,7 +219,7 @@ public sealed class ClusterAttentionTests
         // The first reminder came from the holder; it dies. Another node takes the lease over, reloads the alert's rows
         // (one reminder sent) and carries on: the second reminder at 20 s, then the escalation, each once.
         await cluster.KillNodeAsync(holder);
-        var next = await SingleHolderAsync(cluster, "alert-timers");
+        var next = await ClusterAssert.SingleLeaseHolderAsync(cluster, "alert-timers");
         Assert.NotEqual(holder, next);
         var escalations = await EventuallyValueAsync(async () =>
         {
@@ -245,37 +245,6 @@ public sealed class ClusterAttentionTests
         Assert.Equal(2, Reminders(bobNotify, room, seq)); // nothing repeated by the new holder
         Assert.Single((List<object?>)(await bossConn.CallMapAsync("alerts.list", new()))["pending"]!,
             a => (string)((Dictionary<string, object?>)a!)["scope"]! == "escalation");
-    }
-
-    /// <summary>Waits until exactly one live node reports holding <paramref name="lease"/> in /metrics; returns it.</summary>
-    private static async Task<int> SingleHolderAsync(ClusterHarness cluster, string lease)
-    {
-        using var http = new HttpClient();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            var holders = new List<int>();
-            for (var i = 0; i < cluster.Nodes.Length; i++)
-            {
-                if (cluster.Nodes[i] is null)
-                {
-                    continue;
-                }
-                var text = await http.GetStringAsync(new Uri(cluster.Url(i), "/metrics"));
-                if (text.Split('\n').Any(l => l.StartsWith("teamcomms_cluster_singleton_held{", StringComparison.Ordinal)
-                    && l.Contains($"lease=\"{lease}\"", StringComparison.Ordinal) && l.TrimEnd().EndsWith(" 1", StringComparison.Ordinal)))
-                {
-                    holders.Add(i);
-                }
-            }
-            Assert.True(holders.Count <= 1, $"{lease} held by nodes {string.Join(",", holders.Select(h => h + 1))} at once");
-            if (holders.Count == 1)
-            {
-                return holders[0];
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"no node took the {lease} lease");
-            await Task.Delay(200);
-        }
     }
 
     private static int Reminders(NotifyCollector notify, string room, long seq) =>

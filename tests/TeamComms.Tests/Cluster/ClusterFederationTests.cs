@@ -38,7 +38,7 @@ public sealed class ClusterFederationTests
 
         // The sender of every outbox runs on one node; inbound requests go to another ("the load balancer's choice"),
         // which stays up when the holder is killed below.
-        var holder = await SingleHolderAsync(cluster, "federation-outbox");
+        var holder = await ClusterAssert.SingleLeaseHolderAsync(cluster, "federation-outbox");
         var entry = (holder + 1) % 3;
         await admin.AddPartnerAsync(Remote, remote.A.BaseUrl); // through one node, for the whole cluster
         await remote.A.Server.AdminAsync().ContinueWith(async t =>
@@ -124,7 +124,7 @@ public sealed class ClusterFederationTests
             await SendRoundAsync("racing", survivors);
             await cluster.KillNodeAsync(holder);
             await alice[holder].DisposeAsync();
-            var next = await SingleHolderAsync(cluster, "federation-outbox");
+            var next = await ClusterAssert.SingleLeaseHolderAsync(cluster, "federation-outbox");
             Assert.NotEqual(holder, next);
             await SendRoundAsync("after", survivors);
 
@@ -255,37 +255,6 @@ public sealed class ClusterFederationTests
             {
                 await Task.Delay(200); // the invitation is still on its way from the remote hub
             }
-        }
-    }
-
-    /// <summary>Waits until exactly one live node reports holding <paramref name="lease"/> in /metrics; returns it.</summary>
-    private static async Task<int> SingleHolderAsync(ClusterHarness cluster, string lease)
-    {
-        using var http = new HttpClient();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            var holders = new List<int>();
-            for (var i = 0; i < cluster.Nodes.Length; i++)
-            {
-                if (cluster.Nodes[i] is null)
-                {
-                    continue;
-                }
-                var text = await http.GetStringAsync(new Uri(cluster.Url(i), "/metrics"));
-                if (text.Split('\n').Any(l => l.StartsWith("teamcomms_cluster_singleton_held{", StringComparison.Ordinal)
-                    && l.Contains($"lease=\"{lease}\"", StringComparison.Ordinal) && l.TrimEnd().EndsWith(" 1", StringComparison.Ordinal)))
-                {
-                    holders.Add(i);
-                }
-            }
-            Assert.True(holders.Count <= 1, $"{lease} held by nodes {string.Join(",", holders.Select(h => h + 1))} at once");
-            if (holders.Count == 1)
-            {
-                return holders[0];
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"no node took the {lease} lease");
-            await Task.Delay(200);
         }
     }
 }

@@ -74,7 +74,7 @@ public sealed class ClusterWorkplaceTests
         using var aliceHttp = new TeamCommsHttpClient(cluster.Url(0));
         var aliceLogin = await aliceHttp.LoginAsync("alice", "alice-password-1");
 
-        var holder = await SingleHolderAsync(cluster, "poll-closer");
+        var holder = await ClusterAssert.SingleLeaseHolderAsync(cluster, "poll-closer");
         var other = (holder + 1) % 3;
         string room;
         AckFrame poll;
@@ -87,7 +87,7 @@ public sealed class ClusterWorkplaceTests
         }
 
         await cluster.KillNodeAsync(holder);
-        var next = await SingleHolderAsync(cluster, "poll-closer");
+        var next = await ClusterAssert.SingleLeaseHolderAsync(cluster, "poll-closer");
         Assert.NotEqual(holder, next);
 
         // The survivor that took the lease over closes the poll: one final poll.results, the same on both survivors.
@@ -116,37 +116,6 @@ public sealed class ClusterWorkplaceTests
         }
         await ClusterAssert.IdenticalLogsAsync(cluster, admin, [room], [aliceLogin.AccessToken]);
         _ = poll;
-    }
-
-    /// <summary>Waits until exactly one live node reports holding <paramref name="lease"/> in /metrics; returns it.</summary>
-    private static async Task<int> SingleHolderAsync(ClusterHarness cluster, string lease)
-    {
-        using var http = new HttpClient();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            var holders = new List<int>();
-            for (var i = 0; i < cluster.Nodes.Length; i++)
-            {
-                if (cluster.Nodes[i] is null)
-                {
-                    continue;
-                }
-                var text = await http.GetStringAsync(new Uri(cluster.Url(i), "/metrics"));
-                if (text.Split('\n').Any(l => l.StartsWith("teamcomms_cluster_singleton_held{", StringComparison.Ordinal)
-                    && l.Contains($"lease=\"{lease}\"", StringComparison.Ordinal) && l.TrimEnd().EndsWith(" 1", StringComparison.Ordinal)))
-                {
-                    holders.Add(i);
-                }
-            }
-            Assert.True(holders.Count <= 1, $"{lease} held by nodes {string.Join(",", holders.Select(h => h + 1))} at once");
-            if (holders.Count == 1)
-            {
-                return holders[0];
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"no node took the {lease} lease");
-            await Task.Delay(200);
-        }
     }
 
     private static async Task JoinEventuallyAsync(TeamCommsConnection c, string room) =>
