@@ -215,10 +215,14 @@ internal sealed partial class DestinationSender
         Failures++;
         LastError = error;
         var delay = Backoff.Delay(Failures, _owner.Options.RetryBase, _owner.Options.RetryMax, Random.Shared.NextDouble());
-        NextAttemptAt = _owner.Now() + (long)delay.TotalMilliseconds;
+        var now = _owner.Now();
+        // The timer is armed before anyone is told when the next attempt is due: a watcher that moves the clock to that
+        // moment as soon as it is told (a test's fake clock) must find the timer already counting from `now`.
+        var wait = Task.Delay(delay, _owner.Time, ct);
+        NextAttemptAt = now + (long)delay.TotalMilliseconds;
         LogRetry(_owner.Logger, Destination, Failures, delay.TotalSeconds, error);
         _owner.NotifyChanged();
-        await Task.Delay(delay, _owner.Time, ct).ConfigureAwait(false);
+        await wait.ConfigureAwait(false);
         NextAttemptAt = null;
     }
 
