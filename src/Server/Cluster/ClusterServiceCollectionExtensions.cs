@@ -33,21 +33,7 @@ public static class ClusterServiceCollectionExtensions
         services.AddSingleton<ClusterEngine>();
         services.AddSingleton(sp => new ClusterKeys(sp.GetRequiredService<ClusterEngine>(), sp.GetRequiredService<ClusterOptions>(),
             sp.GetRequiredService<IOptions<TeamCommsOptions>>().Value.DataDirectory, sp.GetRequiredService<ILogger<ClusterKeys>>()));
-        services.AddSingleton(sp => new LocalRoomLog(
-            sp.GetRequiredService<RocksStore>(),
-            sp.GetRequiredService<RoomRegistry>(),
-            sp.GetRequiredService<RoomStore>(),
-            sp.GetRequiredService<EventStore>(),
-            sp.GetRequiredService<AccountStore>(),
-            new LogClock(sp.GetRequiredService<TimeProvider>()),
-            sp.GetRequiredService<IOptions<StorageOptions>>().Value,
-            sp.GetRequiredService<ServerIdentity>().ServerName,
-            new CompositeCommitSink([sp.GetRequiredService<FanOutHub>(), .. sp.GetServices<ICommitSink>()]),
-            sp.GetRequiredService<ServerMetrics>(),
-            sp.GetRequiredService<ILogger<LocalRoomLog>>(),
-            sp.GetService<IRoomPolicy>(),
-            sp.GetService<IRoomFederation>(),
-            sp.GetService<IRoomWorkplace>()));
+        services.AddSingleton(sp => TeamCommsServiceCollectionExtensions.NewLocalRoomLog(sp, new LogClock(sp.GetRequiredService<TimeProvider>())));
         services.AddSingleton(sp => new ClusterSync(sp.GetRequiredService<ClusterOptions>().NodeId, sp.GetRequiredService<AccountService>(),
             sp.GetRequiredService<ConnectionRegistry>(), sp));
         services.AddSingleton(sp => new JetStreamRoomLog(

@@ -60,21 +60,7 @@ public static class TeamCommsServiceCollectionExtensions
         services.AddSingleton<AccountStore>();
         services.AddSingleton<RoomRegistry>();
         services.AddSingleton<FanOutHub>();
-        services.AddSingleton<IRoomLog>(sp => new LocalRoomLog(
-            sp.GetRequiredService<RocksStore>(),
-            sp.GetRequiredService<RoomRegistry>(),
-            sp.GetRequiredService<RoomStore>(),
-            sp.GetRequiredService<EventStore>(),
-            sp.GetRequiredService<AccountStore>(),
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<IOptions<StorageOptions>>().Value,
-            sp.GetRequiredService<ServerIdentity>().ServerName,
-            new CompositeCommitSink([sp.GetRequiredService<FanOutHub>(), .. sp.GetServices<ICommitSink>()]),
-            sp.GetRequiredService<ServerMetrics>(),
-            sp.GetRequiredService<ILogger<LocalRoomLog>>(),
-            sp.GetService<IRoomPolicy>(),
-            sp.GetService<IRoomFederation>(),
-            sp.GetService<IRoomWorkplace>()));
+        services.AddSingleton<IRoomLog>(sp => NewLocalRoomLog(sp, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<AccountService>();
         services.AddSingleton<ClientCalls>();
@@ -113,6 +99,26 @@ public static class TeamCommsServiceCollectionExtensions
         }
         return name;
     }
+
+    /// <summary>
+    /// The sequencer with every collaborator it takes from the container, for a single node and for cluster mode alike
+    /// (cluster mode passes the log's clock), so that the two cannot drift apart.
+    /// </summary>
+    internal static LocalRoomLog NewLocalRoomLog(IServiceProvider sp, TimeProvider clock) => new(
+        sp.GetRequiredService<RocksStore>(),
+        sp.GetRequiredService<RoomRegistry>(),
+        sp.GetRequiredService<RoomStore>(),
+        sp.GetRequiredService<EventStore>(),
+        sp.GetRequiredService<AccountStore>(),
+        clock,
+        sp.GetRequiredService<IOptions<StorageOptions>>().Value,
+        sp.GetRequiredService<ServerIdentity>().ServerName,
+        new CompositeCommitSink([sp.GetRequiredService<FanOutHub>(), .. sp.GetServices<ICommitSink>()]),
+        sp.GetRequiredService<ServerMetrics>(),
+        sp.GetRequiredService<ILogger<LocalRoomLog>>(),
+        sp.GetService<IRoomPolicy>(),
+        sp.GetService<IRoomFederation>(),
+        sp.GetService<IRoomWorkplace>());
 }
 
 /// <summary>Reports every invalid top-level setting by name.</summary>
@@ -123,4 +129,5 @@ internal sealed class TeamCommsOptionsValidator : IValidateOptions<TeamCommsOpti
         var errors = options.Validate().ToList();
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
+
 }
